@@ -1,0 +1,1 @@
+"""The conversation: planners, memory, LLM backends and grounding, built as a LangGraph graph."""

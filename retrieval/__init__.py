@@ -1,0 +1,1 @@
+"""Review embeddings and a persistent FAISS index with metadata and filters (no LangChain)."""

@@ -1,0 +1,1 @@
+"""The Gradio app: a thin adapter from agent events to components."""
