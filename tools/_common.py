@@ -1,0 +1,100 @@
+"""Helpers shared by the tool files: id resolution with suggestions, formatting, the factory.
+
+Numbers in a tool's text are written with `score()` / `percent()` so that the text and the
+artifact say the same thing at the precision the grounding verifier checks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from elixir_agent.tools.aspects import match_aspect
+from elixir_agent.tools.context import ToolContext
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import BaseModel
+
+REVIEW_FENCE = "<<<REVIEW"
+REVIEW_FENCE_END = "REVIEW>>>"
+
+
+def make_tool(name: str, description: str, args_schema: type[BaseModel],
+              func: Callable[..., tuple[str, dict[str, Any]]]) -> BaseTool:
+    """A LangChain tool returning (text for the LLM, artifact); `ToolException` -> observation."""
+    return StructuredTool.from_function(
+        func=func, name=name, description=description, args_schema=args_schema,
+        response_format="content_and_artifact", handle_tool_error=True,
+    )
+
+
+def score(value: float) -> str:
+    """A 1-5 rating as written everywhere: two decimals."""
+    return f"{value:.2f}"
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def r4(value: float) -> float:
+    return round(float(value), 4)
+
+
+def resolve_user(ctx: ToolContext, text: str) -> str:
+    user_id = ctx.catalog.resolve_user(text)
+    if user_id is None and ctx.recommender.has_user(text.strip()):
+        user_id = text.strip()
+    if user_id is None:
+        close = ", ".join(f"{m.id} ({m.name})" for m in ctx.catalog.suggest_users(text, 5))
+        raise ToolException(f"Unknown user '{text}'. Closest known users: {close or 'none'}. "
+                            "Ask the person which one they mean.")
+    return user_id
+
+
+def resolve_item(ctx: ToolContext, text: str) -> str:
+    item_id = ctx.catalog.resolve_item(text)
+    if item_id is None and ctx.recommender.has_item(text.strip()):
+        item_id = text.strip()
+    if item_id is None:
+        close = ", ".join(f"{m.id} '{m.name}'" for m in ctx.catalog.suggest_items(text, 5))
+        raise ToolException(f"Unknown item '{text}'. Closest matches: {close or 'none'}. "
+                            "Ask the person which one they mean, or use one of these ids.")
+    return item_id
+
+
+def resolve_aspects(ctx: ToolContext, names: list[str] | None) -> list[str]:
+    """Aspect arguments mapped onto the model's aspects; all aspects when none are given."""
+    if not names:
+        return ctx.aspects
+    out: list[str] = []
+    for name in names:
+        aspect = match_aspect(name, ctx.aspects)
+        if aspect is None:
+            raise ToolException(f"Unknown aspect '{name}'. Known aspects: "
+                                f"{', '.join(ctx.aspects)}.")
+        if aspect not in out:
+            out.append(aspect)
+    return out
+
+
+def predict(ctx: ToolContext, user_id: str, item_id: str):
+    """The core's prediction; unseen ids use the model's explicit cold-start path."""
+    cold = not (ctx.recommender.has_user(user_id) and ctx.recommender.has_item(item_id))
+    return ctx.recommender.predict(user_id, item_id, cold_start=cold)
+
+
+def cold_note(prediction) -> str:
+    parts = [kind for kind, flag in (("user", getattr(prediction, "cold_user", False)),
+                                     ("item", getattr(prediction, "cold_item", False))) if flag]
+    return f" (cold start: the model has not seen this {' or '.join(parts)})" if parts else ""
+
+
+def fence(text: str) -> str:
+    """Review text quoted as data: fence markers inside the text are defused."""
+    clean = text.replace(REVIEW_FENCE, "<<REVIEW").replace(REVIEW_FENCE_END, "REVIEW>>")
+    return f"{REVIEW_FENCE}\n{clean.strip()}\n{REVIEW_FENCE_END}"
+
+
+def finite(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else r4(value)

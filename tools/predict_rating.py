@@ -1,0 +1,44 @@
+"""predict_rating: the core model's overall rating (1-5) for one user and one item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from elixir_agent.tools._common import cold_note, make_tool, predict, r4, resolve_item, resolve_user, score
+from elixir_agent.tools.context import ToolContext
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field
+
+NAME = "predict_rating"
+DESCRIPTION = (
+    "Predict how much a user would like an item: the recommender's overall rating on a 1-5 "
+    "scale. Use it for 'would I like X?', 'what would I rate it?'. Returns the rating and "
+    "whether the user or item is new to the model (cold start)."
+)
+
+
+class PredictRatingArgs(BaseModel):
+    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
+    item_id: str = Field(description="The item's id (e.g. 'h0012') or its exact name.")
+
+
+@dataclass(frozen=True)
+class PredictRating:
+    ctx: ToolContext
+
+    def __call__(self, user_id: str, item_id: str) -> tuple[str, dict]:
+        user_id = resolve_user(self.ctx, user_id)
+        item_id = resolve_item(self.ctx, item_id)
+        prediction = predict(self.ctx, user_id, item_id)
+        name = self.ctx.catalog.item_name(item_id)
+        text = (f"Predicted rating of {name} ({item_id}) for user {user_id}: "
+                f"{score(prediction.rating)} out of 5{cold_note(prediction)}.")
+        return text, {
+            "tool": NAME, "user_id": user_id, "item_id": item_id, "item_name": name,
+            "rating": r4(prediction.rating),
+            "cold_user": bool(prediction.cold_user), "cold_item": bool(prediction.cold_item),
+        }
+
+
+def make(ctx: ToolContext) -> BaseTool:
+    return make_tool(NAME, DESCRIPTION, PredictRatingArgs, PredictRating(ctx))
