@@ -14,7 +14,7 @@ __all__ = ["Interval", "Summary", "bootstrap_ci", "mae", "rmse", "summarize", "w
 def _paired(predicted: Sequence[float], actual: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     if len(predicted) != len(actual):
         raise ValueError(f"{len(predicted)} predictions but {len(actual)} true ratings")
-    if not predicted:
+    if len(predicted) == 0:
         raise ValueError("no ratings to score")
     return np.asarray(predicted, dtype=np.float64), np.asarray(actual, dtype=np.float64)
 
@@ -50,7 +50,7 @@ class Summary:
 
 def summarize(values: Sequence[float]) -> Summary:
     """n, mean, median, 95th percentile (linear interpolation, numpy's default), min, max."""
-    if not values:
+    if len(values) == 0:
         raise ValueError("nothing to summarize")
     v = np.asarray(values, dtype=np.float64)
     return Summary(len(v), float(v.mean()), float(np.percentile(v, 50)), float(np.percentile(v, 95)),

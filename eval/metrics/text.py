@@ -21,6 +21,7 @@ __all__ = [
     "chrf",
     "embedding_similarity",
     "meteor_or_chrf",
+    "pairwise_cosine",
     "rouge_f1",
     "unique_sentence_ratio",
     "wordnet_available",
@@ -108,13 +109,18 @@ def meteor_or_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> Text
 
 def embedding_similarity(hypotheses: Sequence[str], references: Sequence[str], encoder: Encoder) -> float:
     """Mean cosine similarity between each hypothesis and its reference under `encoder`."""
+    return float(np.mean(pairwise_cosine(hypotheses, references, encoder)))
+
+
+def pairwise_cosine(hypotheses: Sequence[str], references: Sequence[str], encoder: Encoder) -> list[float]:
+    """Cosine similarity of each hypothesis with its own reference under `encoder`."""
     _check_parallel(hypotheses, references)
     hyp = np.asarray(encoder.encode(list(hypotheses)), dtype=np.float64)  # (N, D)
     ref = np.asarray(encoder.encode(list(references)), dtype=np.float64)  # (N, D)
     # Normalise again: an encoder that does not normalise must not change the meaning.
     hyp /= np.maximum(np.linalg.norm(hyp, axis=1, keepdims=True), 1e-12)
     ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
-    return float(np.mean(np.sum(hyp * ref, axis=1)))
+    return [float(c) for c in np.sum(hyp * ref, axis=1)]
 
 
 def unique_sentence_ratio(texts: Sequence[str]) -> float:
