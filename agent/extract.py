@@ -1,0 +1,97 @@
+"""Arguments from a message and the conversation state: items, user, aspects, k, preferences.
+
+Resolves what small models cannot: "this one" and "it" (the active item), "the second one"
+(from the last list shown), names with typos (fuzzy match against the catalog), aspect words
+("clean" -> cleanliness) and stated preferences ("I care about taste more than looks").
+Tokens that look like ids but are unknown are kept, so the tool can answer with close matches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from elixir_agent.tools.aspects import aspects_in_text
+from elixir_agent.tools.catalog import Catalog
+
+__all__ = ["Extracted", "extract"]
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1,
+             "top": 1}
+_ORDINAL = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|top)\s+(?:one|item|"
+                      r"hotel|beer|place|option)\b|#(\d{1,2})\b|\bnumber (\d{1,2})\b",
+                      re.IGNORECASE)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10}
+_K = re.compile(r"\b(?:top|best|give me|show me|show|list|recommend|suggest)?\s*"
+                r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
+                r"(?:items?|hotels?|beers?|places?|options?|reviews?|recommendations?|more|"
+                r"suggestions?|things?)\b", re.IGNORECASE)
+_TOP_K = re.compile(r"\btop\s+(\d{1,2})\b", re.IGNORECASE)
+# Id-like tokens: a letter followed by 3+ digits ('h0012', 'u0007') or 6+ capital/digit mix.
+_ID_LIKE = re.compile(r"\b([A-Za-z]{1,3}\d{3,}|[A-Z0-9]{6,})\b")
+_MORE_THAN = re.compile(r"\bmore than\b|\bover\b|\brather than\b|\binstead of\b", re.IGNORECASE)
+_NOT_CARE = re.compile(r"\b(?:do not|don't|dont) care (?:about|for)\b|\bnot important\b",
+                       re.IGNORECASE)
+
+
+@dataclass
+class Extracted:
+    items: list[str] = field(default_factory=list)  # known item ids, in order of mention
+    unknown_items: list[str] = field(default_factory=list)  # id-like tokens nobody knows
+    user: str | None = None
+    aspects: list[str] = field(default_factory=list)
+    k: int | None = None
+    ordinal_item: str | None = None  # "the second one" resolved against the last list
+    likes: list[str] = field(default_factory=list)  # stated preferences
+    dislikes: list[str] = field(default_factory=list)
+
+
+def extract(message: str, catalog: Catalog, aspects: list[str], *,
+            last_items: list[str] = ()) -> Extracted:
+    out = Extracted()
+    out.items = catalog.find_items_in_text(message)
+    for token in _ID_LIKE.findall(message):
+        if catalog.resolve_user(token):
+            out.user = catalog.resolve_user(token)
+        elif not catalog.resolve_item(token) and token not in out.unknown_items:
+            out.unknown_items.append(token)
+    remainder = message
+    for item_id in out.items:  # numbers inside names are not counts
+        remainder = re.sub(re.escape(item_id), " ", remainder, flags=re.IGNORECASE)
+        name = catalog.item_name(item_id).replace("(synthetic)", "").strip()
+        remainder = re.sub(re.escape(name), " ", remainder, flags=re.IGNORECASE)
+    out.aspects = aspects_in_text(remainder, aspects)
+    out.k = _k(remainder)
+    ordinal = _ORDINAL.search(remainder)
+    if ordinal and last_items:
+        word, hash_n, number_n = ordinal.groups()
+        n = _ORDINALS[word.lower()] if word else int(hash_n or number_n)
+        if n == -1:
+            out.ordinal_item = last_items[-1]
+        elif 1 <= n <= len(last_items):
+            out.ordinal_item = last_items[n - 1]
+    out.likes, out.dislikes = _preferences(remainder, aspects)
+    return out
+
+
+def _k(text: str) -> int | None:
+    match = _TOP_K.search(text) or _K.search(text)
+    if not match:
+        return None
+    raw = match.group(1).lower()
+    value = _NUMBER_WORDS.get(raw) or int(raw)
+    return value if 1 <= value <= 20 else None
+
+
+def _preferences(text: str, aspects: list[str]) -> tuple[list[str], list[str]]:
+    """'I care about taste more than looks' -> (['taste'], ['appearance'])."""
+    not_care = _NOT_CARE.search(text)
+    if not_care:
+        before, after = text[: not_care.start()], text[not_care.end():]
+        return aspects_in_text(before, aspects), aspects_in_text(after, aspects)
+    split = _MORE_THAN.search(text)
+    if split:
+        return aspects_in_text(text[: split.start()], aspects), aspects_in_text(
+            text[split.end():], aspects)
+    return aspects_in_text(text, aspects), []

@@ -1,0 +1,262 @@
+"""`build_agent`: the LangGraph graph shared by the CLI, the UI and the evaluation harness.
+
+Two planners over the same tools, memory and grounding::
+
+    routed:        start -> understand -> act -> write -> verify -> END
+    tool-calling:  start -> call_model <-> tools -> verify -> END
+
+`verify` checks the draft against the evidence, asks the LLM to revise once if it fails and
+otherwise replaces it with the deterministic composer; the result is part of the turn.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from elixir_agent.agent import grounding
+from elixir_agent.agent.compose import compose
+from elixir_agent.agent.llm import ChatModelWriter, Writer, load_prompt, resolve_llm
+from elixir_agent.agent.routed import after_turn, plan_turn
+from elixir_agent.agent.router import IntentRouter
+from elixir_agent.agent.state import TURN_FIELDS, AgentState
+from elixir_agent.agent.turn import ToolCallRecord, Turn, Verification
+from elixir_agent.tools.context import ToolContext
+from elixir_agent.tools.registry import load_tools
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+
+__all__ = ["ElixirAgent", "build_agent"]
+
+_EVIDENCE_CHARS = 2400  # keeps the local model's prompt inside its context window
+
+
+class ElixirAgent:
+    """A compiled graph plus `ask()`, which runs one turn and returns a `Turn`."""
+
+    def __init__(self, graph, planner: str):
+        self.graph = graph
+        self.planner = planner
+
+    def ask(self, message: str, *, conversation_id: str | None = None,
+            user_id: str | None = None, item_id: str | None = None) -> Turn:
+        conversation_id = conversation_id or uuid.uuid4().hex
+        start = time.perf_counter()
+        update: dict[str, Any] = {"messages": [HumanMessage(message)], "question": message,
+                                  **TURN_FIELDS}
+        if user_id:
+            update["active_user"] = user_id
+        if item_id:
+            update["active_item"] = item_id
+        state = self.graph.invoke(update, {"configurable": {"thread_id": conversation_id}})
+        records = [ToolCallRecord.from_dict(r) for r in state.get("records") or []]
+        verification = Verification.from_dict(state["verification"])
+        return Turn(conversation_id=conversation_id, question=message, answer=state["answer"],
+                    intent=state.get("intent"), planner=self.planner, tool_calls=records,
+                    verification=verification, cited_review_ids=verification.cited_ids,
+                    active_user=state.get("active_user"), active_item=state.get("active_item"),
+                    seconds=round(time.perf_counter() - start, 4))
+
+    def memory(self, conversation_id: str) -> dict[str, Any]:
+        """The remembered state of a conversation (empty if it never happened)."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": conversation_id}})
+        return dict(snapshot.values)
+
+
+def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheckpointSaver |
+                None = None, *, planner: str | None = None, embedder: Any = None,
+                router: IntentRouter | None = None, tools: dict[str, BaseTool] | None = None,
+                max_tool_steps: int = 6, max_tokens: int = 160) -> ElixirAgent:
+    """Build the agent.
+
+    `llm`: "none" (composer only), "local" (SmolLM2 via llama-cpp), "provider:model", a chat
+    model or a `Writer`. `planner`: "routed" or "tool-calling"; by default tool-calling for a
+    chat model and routed otherwise. The routed planner needs `embedder` (or a `router`);
+    without one it loads MiniLM from `elixir_agent.retrieval`. Without a checkpointer,
+    memory lives in this process only.
+    """
+    model = resolve_llm(llm)
+    planner = planner or ("tool-calling" if isinstance(model, BaseChatModel) else "routed")
+    tools = tools if tools is not None else load_tools(context)
+    if planner == "tool-calling" and not isinstance(model, BaseChatModel):
+        raise ValueError("the tool-calling planner needs a chat model with tool support "
+                         "(--llm provider:model); use planner='routed' otherwise")
+    if planner not in ("routed", "tool-calling"):
+        raise ValueError(f"planner {planner!r}: expected 'routed' or 'tool-calling'")
+    writer: Writer | None = ChatModelWriter(model) if isinstance(model, BaseChatModel) else model
+    nodes = _Nodes(context, tools, writer, max_tokens)
+
+    graph = StateGraph(AgentState)
+    if planner == "routed":
+        if router is None:
+            router = IntentRouter(embedder if embedder is not None else _default_embedder())
+        nodes.router = router
+        graph.add_node("understand", nodes.understand)
+        graph.add_node("act", nodes.act)
+        graph.add_node("write", nodes.write)
+        graph.add_edge(START, "understand")
+        graph.add_edge("understand", "act")
+        graph.add_edge("act", "write")
+        graph.add_edge("write", "verify")
+    else:
+        nodes.chat = model.bind_tools(list(tools.values()))
+        nodes.max_tool_steps = max_tool_steps
+        graph.add_node("call_model", nodes.call_model)
+        graph.add_node("tools", nodes.run_tool_calls)
+        graph.add_edge(START, "call_model")
+        graph.add_conditional_edges("call_model", nodes.route_after_model,
+                                    {"tools": "tools", "verify": "verify"})
+        graph.add_edge("tools", "call_model")
+    graph.add_node("verify", nodes.verify)
+    graph.add_edge("verify", END)
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    return ElixirAgent(graph.compile(checkpointer=checkpointer or InMemorySaver()), planner)
+
+
+def _default_embedder():
+    from elixir_agent.retrieval.embedder import Embedder
+
+    return Embedder()
+
+
+class _Nodes:
+    """The graph's node functions; they share the tools, the writer and the context."""
+
+    def __init__(self, context: ToolContext, tools: dict[str, BaseTool], writer: Writer | None,
+                 max_tokens: int):
+        self.context, self.tools, self.writer, self.max_tokens = context, tools, writer, max_tokens
+        self.router: IntentRouter | None = None
+        self.chat = None
+        self.max_tool_steps = 6
+
+    # -- routed ---------------------------------------------------------------------------
+
+    def understand(self, state: AgentState) -> dict:
+        return plan_turn(state["question"], state, self.router, self.context.catalog,
+                         self.context.aspects)
+
+    def act(self, state: AgentState) -> dict:
+        return {"records": [self._run(c["name"], c["args"]) for c in state.get("plan") or []]}
+
+    def write(self, state: AgentState) -> dict:
+        records = state.get("records") or []
+        if self.writer is None or not records:
+            return {"draft": self._compose(state)}
+        prompt = load_prompt("writer_task", question=state["question"],
+                             preferences=_preferences_line(state),
+                             evidence=_evidence_text(records))
+        return {"draft": self.writer.write(load_prompt("writer"), prompt,
+                                           max_tokens=self.max_tokens)}
+
+    # -- tool-calling ---------------------------------------------------------------------
+
+    def call_model(self, state: AgentState) -> dict:
+        item = state.get("active_item")
+        system = load_prompt(
+            "tool_calling", user=state.get("active_user") or "unknown (ask for a user id)",
+            item=f"{self.context.catalog.item_name(item)} ({item})" if item else "none yet",
+            preferences=", ".join(state.get("preferences") or []) or "none")
+        reply = self.chat.invoke([SystemMessage(system), *state["messages"]])
+        if reply.tool_calls and state.get("tool_steps", 0) < self.max_tool_steps:
+            return {"messages": [reply]}
+        return {"draft": _content(reply.content)}
+
+    @staticmethod
+    def route_after_model(state: AgentState) -> str:
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else "verify"
+
+    def run_tool_calls(self, state: AgentState) -> dict:
+        calls = state["messages"][-1].tool_calls
+        records, messages = list(state.get("records") or []), []
+        for call in calls:
+            record = self._run(call["name"], call["args"])
+            records.append(record)
+            messages.append(ToolMessage(record["content"], tool_call_id=call["id"],
+                                        name=call["name"], status=record["status"]))
+        memory = after_turn({**state, "records": records})
+        memory.pop("pending_intent", None)
+        return {"records": records, "messages": messages,
+                "tool_steps": state.get("tool_steps", 0) + 1, **memory}
+
+    # -- shared ---------------------------------------------------------------------------
+
+    def _run(self, name: str, args: dict) -> dict:
+        start = time.perf_counter()
+        tool = self.tools.get(name)
+        if tool is None:
+            content, artifact, status = (f"There is no tool named {name!r}; available: "
+                                         f"{', '.join(self.tools)}."), None, "error"
+        else:
+            message = tool.invoke({"type": "tool_call", "id": uuid.uuid4().hex, "name": name,
+                                   "args": args})
+            content, artifact, status = message.content, message.artifact, message.status
+        return {"name": name, "args": dict(args), "content": content, "artifact": artifact,
+                "status": status, "seconds": round(time.perf_counter() - start, 4)}
+
+    def _compose(self, state: AgentState) -> str:
+        body = compose(state.get("records") or [], preferences=state.get("preferences") or [],
+                       intent=state.get("intent"))
+        return "\n\n".join(p for p in (state.get("preface") or "", body) if p)
+
+    def verify(self, state: AgentState) -> dict:
+        records = state.get("records") or []
+        evidence = grounding.Evidence.from_artifacts(
+            [r["artifact"] for r in records if r["status"] == "success" and r["artifact"]],
+            # Error messages (unknown id + close matches) may be repeated as they are.
+            extra_strings=[s for s in (state.get("active_user"), state.get("active_item")) if s]
+            + [r["content"] for r in records if r["status"] != "success"])
+        question = state["question"]
+        preface = state.get("preface") or ""
+        draft = state.get("draft") or ""
+        if self.writer is not None and preface and not draft.startswith(preface):
+            draft = f"{preface}\n\n{draft}" if draft else preface
+        result = grounding.check(draft, evidence, question=question)
+        draft_ok, action, answer = result.ok and bool(draft.strip()), "accepted", draft
+        if not draft_ok and self.writer is not None and records:
+            problems = "\n".join(
+                [f"- the number {n} is not in the evidence" for n in result.unsupported_numbers]
+                + [f"- [{i}] is not a review id in the evidence" for i in result.unknown_ids]
+                or ["- the answer was empty"])
+            answer = self.writer.write(load_prompt("writer"), load_prompt(
+                "revise", problems=problems, draft=draft, question=question,
+                evidence=_evidence_text(records)), max_tokens=self.max_tokens)
+            if preface:
+                answer = f"{preface}\n\n{answer}"
+            result, action = grounding.check(answer, evidence, question=question), "revised"
+        if not (result.ok and answer.strip()):
+            answer, action = self._compose(state), "replaced"
+            result = grounding.check(answer, evidence, question=question)
+        verification = Verification(
+            ok=result.ok, action=action, checked_numbers=result.checked_numbers,
+            unsupported_numbers=result.unsupported_numbers, cited_ids=result.cited_ids,
+            unknown_ids=result.unknown_ids, draft_ok=draft_ok)
+        update = {"answer": answer, "verification": verification.__dict__,
+                  "messages": [AIMessage(answer)]}
+        return update | after_turn({**state, "records": records})
+
+
+def _evidence_text(records: list[dict]) -> str:
+    parts = []
+    for r in records:
+        head = f"[tool {r['name']}]" + ("" if r["status"] == "success" else " (error)")
+        parts.append(f"{head}\n{r['content']}")
+    text = "\n\n".join(parts)
+    return text if len(text) <= _EVIDENCE_CHARS else text[:_EVIDENCE_CHARS] + "\n[...]"
+
+
+def _preferences_line(state: AgentState) -> str:
+    prefs = state.get("preferences") or []
+    return f"The person said these aspects matter most to them: {', '.join(prefs)}.\n" \
+        if prefs else ""
+
+
+def _content(content: Any) -> str:
+    if isinstance(content, str):
+        return content.strip()
+    return "".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content).strip()

@@ -1,0 +1,149 @@
+"""The grounding check: every number and every cited review id in an answer must be in the evidence.
+
+Evidence is the artifacts of the turn's tool calls. Numbers are collected from them by kind:
+shares (aspect importance, similarity, stated as percentages or fractions), counts (review
+counts, k, ranks, list lengths, claimed only next to a counted noun) and values (ratings,
+aspect ratings, means, differences). An answer number matches a fact of its kind at the
+precision it is written with: "4.3" matches 4.2987, "4" matches only 4.0 - a draft that
+rounds a rating to a whole star is sent back rather than trusted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Evidence", "check", "cited_ids"]
+
+_CITATION = re.compile(r"\[([A-Za-z0-9][\w:.\-/]*)\]")
+_NUMBER = re.compile(r"(?<![\w.])([-+]?\d+(?:\.\d+)?)(\s*%)?(?![\w])")
+_COUNT_AFTER = re.compile(
+    r"^\s*(?:\w+\s+)?(?:reviews?|items?|hotels?|beers?|options?|results?|recommendations?|"
+    r"places?|users?|people)\b", re.IGNORECASE)
+_COUNT_BEFORE = re.compile(r"\b(?:top|first|#|number)\s*$", re.IGNORECASE)
+# The rating scale itself is not a claim: "out of 5", "1-5", "/5", "five-point".
+_SCALE = re.compile(r"\bout of 5\b|\b1\s*[-–to]+\s*5\b|/\s*5\b", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^\s*(\d+)[.)]\s", re.MULTILINE)
+_SHARE_KEYS = ("importance", "similarity", "share")
+_COUNT_KEYS = ("n_reviews", "k", "rank", "count")
+
+
+@dataclass
+class Evidence:
+    values: list[float] = field(default_factory=list)
+    shares: list[float] = field(default_factory=list)
+    counts: list[float] = field(default_factory=list)
+    review_ids: set[str] = field(default_factory=set)
+    strings: set[str] = field(default_factory=set)  # ids and names, removed before number check
+    texts: list[str] = field(default_factory=list)  # review texts: quoting them is not a claim
+
+    @classmethod
+    def from_artifacts(cls, artifacts: Iterable[dict[str, Any]],
+                       extra_strings: Iterable[str] = ()) -> Evidence:
+        evidence = cls(strings=set(extra_strings))
+        for artifact in artifacts:
+            evidence._walk(artifact, "")
+        return evidence
+
+    def _walk(self, node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            if "review_id" in node:
+                self.review_ids.add(str(node["review_id"]))
+            for k, v in node.items():
+                self._walk(v, str(k))
+        elif isinstance(node, (list, tuple)):
+            if key in ("items", "reviews"):
+                self.counts.append(float(len(node)))
+            for v in node:
+                self._walk(v, key)
+        elif isinstance(node, bool) or node is None:
+            return
+        elif isinstance(node, (int, float)):
+            value = float(node)
+            if any(s in key for s in _SHARE_KEYS):
+                self.shares.append(value)
+            elif key in _COUNT_KEYS:
+                self.counts.append(value)
+            else:
+                self.values.append(value)
+                self.values.append(abs(value))  # "1.03 better" states a signed difference
+        elif isinstance(node, str) and key.endswith(("_id", "_name", "_a", "_b", "better")):
+            self.strings.add(node)
+        elif isinstance(node, str) and key in ("text", "generated_review"):
+            self.texts.append(_flat(node))
+
+
+def cited_ids(answer: str) -> list[str]:
+    out: list[str] = []
+    for match in _CITATION.finditer(answer):
+        if match.group(1) not in out:
+            out.append(match.group(1))
+    return out
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    checked_numbers: list[str]
+    unsupported_numbers: list[str]
+    cited_ids: list[str]
+    unknown_ids: list[str]
+
+
+def check(answer: str, evidence: Evidence, *, question: str = "") -> CheckResult:
+    """Check `answer` against `evidence`; numbers the person typed themselves are allowed."""
+    cited = cited_ids(answer)
+    unknown = [c for c in cited if c not in evidence.review_ids and c not in evidence.strings]
+    text = _strip_quotes(_CITATION.sub(" ", answer), evidence.texts)
+    # Longest first so that 'Harbor Inn 12 (synthetic)' goes before 'h0012'.
+    for s in sorted(evidence.strings, key=len, reverse=True):
+        if len(s) >= 3:
+            text = re.sub(re.escape(s), " ", text, flags=re.IGNORECASE)
+    text = _SCALE.sub(" ", text)
+    text = _LIST_MARKER.sub(" ", text)
+    asked = {float(n) for n, _ in _NUMBER.findall(question)}
+    checked, unsupported = [], []
+    for match in _NUMBER.finditer(text):
+        raw, percent = match.group(1), bool(match.group(2))
+        number = float(raw)
+        decimals = len(raw.split(".")[1]) if "." in raw else 0
+        label = raw + ("%" if percent else "")
+        checked.append(label)
+        if number in asked:
+            continue
+        if percent:
+            pool, scale = evidence.shares, 100.0
+        elif _COUNT_AFTER.match(text[match.end():]) or _COUNT_BEFORE.search(text[:match.start()]):
+            pool, scale = evidence.counts, 1.0
+        else:
+            pool, scale = evidence.values + ([] if decimals == 0 else evidence.shares), 1.0
+        if not any(_matches(number, decimals, v * scale, rounded=percent) for v in pool):
+            unsupported.append(label)
+    return CheckResult(ok=not unsupported and not unknown, checked_numbers=checked,
+                       unsupported_numbers=unsupported, cited_ids=cited, unknown_ids=unknown)
+
+
+_QUOTED = re.compile(r'"([^"\n]+)"|^>\s?(.+)$', re.MULTILINE)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).replace('"', "'").lower()
+
+
+def _strip_quotes(answer: str, texts: list[str]) -> str:
+    """Remove quotations of evidence texts; a quote of anything else stays and is checked."""
+
+    def replace(match: re.Match) -> str:
+        quoted = _flat(match.group(1) or match.group(2)).removesuffix(" ...")
+        return " " if quoted and any(quoted in t for t in texts) else match.group(0)
+
+    return _QUOTED.sub(replace, answer)
+
+
+def _matches(number: float, decimals: int, fact: float, *, rounded: bool = False) -> bool:
+    if decimals == 0 and not rounded:  # a whole number must be exact ("4" is not 4.27)
+        return abs(number - fact) < 1e-6
+    # A value written with d decimals is the fact rounded (either way at the half) to d.
+    return abs(abs(number) - abs(fact)) <= 0.5 * 10 ** -decimals + 1e-9

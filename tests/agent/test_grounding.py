@@ -1,0 +1,42 @@
+from elixir_agent.agent.grounding import Evidence, check
+
+ARTIFACTS = [
+    {"tool": "aspect_ratings", "user_id": "u0001", "item_id": "h0012",
+     "item_name": "Harbor Inn 12 (synthetic)", "rating": 4.2687,
+     "aspects": {"cleanliness": {"rating": 3.5, "user_importance": 0.4123,
+                                 "item_importance": 0.2}}},
+    {"tool": "similar_reviews", "reviews": [
+        {"review_id": "r-7", "item_id": "h0012", "item_name": "Harbor Inn 12 (synthetic)",
+         "rating": 5.0, "similarity": 0.8123, "text": "Stayed 3 nights, loved it."}],
+     "review_ids": ["r-7"]},
+]
+
+
+def _check(answer, question=""):
+    return check(answer, Evidence.from_artifacts(ARTIFACTS), question=question)
+
+
+def test_grounded_numbers_and_citations_pass():
+    result = _check('Harbor Inn 12 (synthetic) (h0012): predicted 4.27 out of 5 (about 4.3); '
+                    'cleanliness 3.50 weighs 41% for you. One guest wrote "Stayed 3 nights, '
+                    'loved it." [r-7], rated 5.00; 1 review found.')
+    assert result.ok, result
+    assert "4.27" in result.checked_numbers and "41%" in result.checked_numbers
+
+
+def test_ungrounded_numbers_and_ids_fail():
+    result = _check("You would rate it 1. Cleanliness is 4.9 and 93% of guests agree [r-999].")
+    assert not result.ok
+    assert result.unsupported_numbers == ["1", "4.9", "93%"]
+    assert result.unknown_ids == ["r-999"]
+
+
+def test_whole_numbers_must_be_exact_and_numbers_in_the_question_are_allowed():
+    assert not _check("You would give it 4.").ok  # 4.2687 is not 4
+    assert _check("You would give it 5.").ok  # a review's 5.0 is in the evidence
+    assert _check("Here are your top 7.", question="show me the top 7").ok
+
+
+def test_quotes_are_exempt_only_when_they_are_evidence():
+    assert _check('A guest wrote "Stayed 3 nights, loved it." [r-7]').ok
+    assert not _check('A guest wrote "Stayed 9 nights" [r-7]').ok
