@@ -1,0 +1,79 @@
+"""The T5 backbone: built from a config (random init) or loaded with `from_pretrained`,
+optionally quantized with bitsandbytes, then frozen, wrapped with LoRA, or fully trainable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch.nn as nn
+from transformers import BitsAndBytesConfig, T5Config, T5ForConditionalGeneration
+
+# Random-init sizes. `small` matches t5-small's shapes; `tiny` keeps tests in seconds.
+_T5_SIZES = {
+    "tiny": dict(d_model=32, d_kv=16, num_heads=2, d_ff=64, num_layers=1, num_decoder_layers=1),
+    "mini": dict(d_model=128, d_kv=32, num_heads=4, d_ff=256, num_layers=2,
+                 num_decoder_layers=2),
+    "small": dict(d_model=512, d_kv=64, num_heads=8, d_ff=2048, num_layers=6,
+                  num_decoder_layers=6),
+}
+LORA_TARGETS = ["q", "k", "v", "o"]  # T5 attention projections
+
+
+def t5_config(size: str, vocab_size: int) -> T5Config:
+    if size not in _T5_SIZES:
+        raise ValueError(f"unknown backbone config {size!r}; expected one of {', '.join(_T5_SIZES)}")
+    return T5Config(vocab_size=vocab_size, dropout_rate=0.1, feed_forward_proj="relu",
+                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+                    tie_word_embeddings=True, **_T5_SIZES[size])
+
+
+def random_backbone(size: str, vocab_size: int) -> T5ForConditionalGeneration:
+    return T5ForConditionalGeneration(t5_config(size, vocab_size))
+
+
+def pretrained_backbone(name_or_path: str | Path, quantize: str = "none"
+                        ) -> T5ForConditionalGeneration:
+    """`from_pretrained` (a hub name needs internet; a local directory does not)."""
+    kwargs = {}
+    if quantize == "8bit":
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    elif quantize == "4bit":
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True)
+    elif quantize != "none":
+        raise ValueError(f"quantize must be none, 8bit or 4bit (got {quantize!r})")
+    try:
+        return T5ForConditionalGeneration.from_pretrained(str(name_or_path), **kwargs)
+    except OSError as error:
+        raise OSError(f"cannot load backbone {name_or_path!r}: {error}. Pass a local directory "
+                      "saved with save_pretrained, or use --backbone-config tiny|mini|small "
+                      "to train one from scratch offline") from error
+
+
+def apply_finetune(backbone: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 16
+                   ) -> nn.Module:
+    """Freeze, LoRA-wrap (peft) or leave trainable; returns the module to use."""
+    if mode == "full":
+        return backbone
+    for param in backbone.parameters():
+        param.requires_grad_(False)
+    if mode == "frozen":
+        return backbone
+    if mode != "lora":
+        raise ValueError(f"finetune must be frozen, lora or full (got {mode!r})")
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    lora = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=lora_r, lora_alpha=lora_alpha,
+                      lora_dropout=0.05, target_modules=LORA_TARGETS)
+    return get_peft_model(backbone, lora)
+
+
+def base_model(backbone: nn.Module) -> T5ForConditionalGeneration:
+    """The underlying T5 whether or not peft wraps it."""
+    get_base = getattr(backbone, "get_base_model", None)
+    return get_base() if get_base is not None else backbone
+
+
+def backbone_width(backbone: nn.Module) -> int:
+    return base_model(backbone).config.d_model

@@ -1,0 +1,166 @@
+"""Typed configuration of the ELIXIR core: the model and the training run, plus presets.
+
+Precedence, written once: command-line flags > preset (`tiny`, `cpu`, `gpu`) > dataclass
+defaults. The dataclass defaults follow the paper (d = 256, P = 50, Adam 1e-3, batch 32);
+presets shrink what a machine cannot afford.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+GENERATORS = ("lowrank", "paper")
+FINETUNE_MODES = ("frozen", "lora", "full")
+QUANTIZE_MODES = ("none", "8bit", "4bit")
+SCHEDULES = ("sequential", "joint")
+BACKBONE_CONFIGS = ("tiny", "mini", "small")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network's shapes; stored as `config.json["model"]`."""
+
+    n_users: int = 0  # filled from the training split's id map
+    n_items: int = 0
+    aspects: list[str] = field(default_factory=list)
+    d: int = 256  # width of user/item/aspect vectors (paper: 256)
+    dropout: float = 0.1  # in the per-aspect MLPs and the rating heads (paper: 0.1)
+    init_range: float = 0.1  # embeddings start uniform in [-0.1, 0.1] as in the paper
+    use_aspects: bool = True  # ablation: False drops the aspect vectors from the prompts
+    use_attention: bool = True  # ablation: False replaces attention by a plain mean
+    # Text part. `text=False` builds a rating-only model (no backbone, no tokenizer).
+    text: bool = True
+    n_prompts: int = 50  # P soft-prompt vectors, the whole encoder input (paper: 50)
+    generator: str = "lowrank"  # "lowrank" (ours) or "paper" (two dense P*width layers)
+    generator_hidden: int = 256  # lowrank: width of the shared context layer
+    generator_rank: int = 32  # lowrank: per-prompt code size before the shared up-projection
+    backbone: str | None = None  # name or local path for from_pretrained; None = random init
+    backbone_config: str = "tiny"  # used when backbone is None: tiny | mini | small
+    finetune: str = "full"  # frozen (paper) | lora | full (required for random init)
+    quantize: str = "none"  # none | 8bit | 4bit (bitsandbytes; frozen or lora only)
+    lora_r: int = 8
+    lora_alpha: int = 16
+    vocab_size: int = 4000  # SentencePiece vocabulary trained on the training split
+    max_words: int = 128  # targets are lowercased and cut to this many words (paper: 128)
+    max_target_tokens: int = 160  # hard cap after tokenisation
+
+    def validate(self) -> None:
+        _check_choice("generator", self.generator, GENERATORS)
+        _check_choice("finetune", self.finetune, FINETUNE_MODES)
+        _check_choice("quantize", self.quantize, QUANTIZE_MODES)
+        _check_choice("backbone_config", self.backbone_config, BACKBONE_CONFIGS)
+        if self.quantize != "none" and self.backbone is None:
+            raise ValueError("--quantize needs a pretrained --backbone")
+        if self.text and self.backbone is None and self.finetune != "full":
+            raise ValueError(f"a randomly initialised backbone must be trained: use --finetune "
+                             f"full (got {self.finetune!r}) or pass --backbone NAME_OR_PATH")
+        if self.quantize != "none" and self.finetune == "full":
+            raise ValueError("a quantized backbone cannot be fully fine-tuned: use --finetune "
+                             "frozen or lora with --quantize")
+        if self.d < 1 or self.n_prompts < 1:
+            raise ValueError(f"d and n_prompts must be positive (got {self.d}, {self.n_prompts})")
+
+
+@dataclass
+class TrainConfig:
+    """How to train; stored as `config.json["train"]`."""
+
+    schedule: str = "sequential"  # paper: ratings first, then text with ratings frozen
+    seed: int = 42
+    batch_size: int = 32  # rating phase (paper: 32)
+    text_batch_size: int = 32
+    lr: float = 1e-3  # Adam, rating phase (paper: 1e-3)
+    text_lr: float = 1e-3  # prompt generator + trainable backbone weights
+    weight_decay: float = 0.0
+    warmup_steps: int = 100  # text phase: linear warm-up, then cosine decay to 10%
+    rating_epochs: int = 30
+    text_epochs: int = 10
+    patience: int = 3  # early stopping: epochs without validation improvement
+    text_weight: float = 1.0  # joint schedule: loss = rating + text_weight * text
+    grad_clip: float = 1.0
+    time_budget_s: float | None = None  # stop the text phase when this much time has passed
+    rating_time_fraction: float = 0.15  # share of the budget the rating phase may use
+    max_rating_steps: int | None = None  # hard caps, mainly for tests
+    max_text_steps: int | None = None
+    eval_text_samples: int = 0  # >0: also score greedy generations (BLEU) on this many
+    checkpoint_every: int = 200  # steps between atomic checkpoints (resume loses at most this)
+    device: str = "auto"  # auto = cuda when available
+    threads: int | None = None  # CPU threads; 1 avoids contention on a busy 2-core machine
+    amp: bool = True  # bfloat16/float16 autocast on CUDA only
+    progress: bool = True  # rich progress bars
+
+    def validate(self) -> None:
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        if self.batch_size < 1 or self.text_batch_size < 1:
+            raise ValueError("batch sizes must be positive")
+
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    # Seconds on a laptop CPU: tests and smoke runs.
+    "tiny": {
+        "model": dict(d=32, n_prompts=8, generator_hidden=32, generator_rank=8,
+                      backbone_config="tiny", vocab_size=300, max_words=32,
+                      max_target_tokens=48),
+        "train": dict(rating_epochs=3, text_epochs=1, batch_size=32, text_batch_size=16,
+                      checkpoint_every=50, warmup_steps=5),
+    },
+    # RateBeer-sized data on a shared 2-core CPU within about 45 minutes.
+    "cpu": {
+        "model": dict(d=64, n_prompts=16, generator_hidden=128, generator_rank=16,
+                      backbone_config="mini", vocab_size=2000, max_words=64,
+                      max_target_tokens=80),
+        "train": dict(rating_epochs=25, text_epochs=6, batch_size=64, text_batch_size=32,
+                      text_lr=2e-3, time_budget_s=1800.0, checkpoint_every=200,
+                      warmup_steps=100),
+    },
+    # A lent GPU: paper-sized vectors and a T5-small-sized backbone.
+    "gpu": {
+        "model": dict(d=256, n_prompts=50, backbone_config="small", vocab_size=8000,
+                      max_words=128, max_target_tokens=192),
+        "train": dict(rating_epochs=30, text_epochs=10, text_batch_size=64, text_lr=5e-4),
+    },
+}
+
+
+def build_configs(preset: str | None = None, model: dict[str, Any] | None = None,
+                  train: dict[str, Any] | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """Defaults, then the preset, then explicit overrides (None values are ignored)."""
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    chosen = PRESETS.get(preset or "", {"model": {}, "train": {}})
+    model_cfg = _override(ModelConfig(), {**chosen["model"], **_present(model)})
+    train_cfg = _override(TrainConfig(), {**chosen["train"], **_present(train)})
+    model_cfg.validate()
+    train_cfg.validate()
+    return model_cfg, train_cfg
+
+
+def config_to_json(model: ModelConfig, train: TrainConfig) -> dict[str, Any]:
+    return {"model": asdict(model), "train": asdict(train)}
+
+
+def config_from_json(data: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
+    return _from_dict(ModelConfig, data["model"]), _from_dict(TrainConfig, data.get("train", {}))
+
+
+def _override(cfg, values: dict[str, Any]):
+    known = {f.name for f in fields(cfg)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown {type(cfg).__name__} field(s): {', '.join(sorted(unknown))}")
+    return replace(cfg, **values)
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _present(values: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (values or {}).items() if v is not None}
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)} (got {value!r})")

@@ -1,0 +1,218 @@
+"""The inference API the tools depend on: the `Recommender` protocol and `ElixirRecommender`.
+
+    rec = ElixirRecommender.from_run("runs/rb")
+    rec.predict("u1", "b42")          # Prediction: rating, aspect ratings, importance
+    rec.explain("u1", "b42")          # the generated personalised review
+    rec.rank("u1", k=5)               # best unseen items for the user
+    rec.suggest("guinness")           # close item ids (by id or by name)
+
+Unknown ids raise `UnknownIdError` with suggestions, unless `cold_start=True`, which uses
+the mean user (or item) embedding and flags the prediction.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
+from elixir_agent.core_model.model import Elixir
+
+__all__ = ["ElixirRecommender", "Prediction", "Recommender", "UnknownIdError",
+           "load_recommender"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    user_id: str
+    item_id: str
+    rating: float  # overall, 1-5
+    aspect_ratings: dict[str, float]  # aspect -> predicted 1-5, every dataset aspect
+    user_importance: dict[str, float]  # aspect -> attention weight of the user (sums to 1)
+    item_importance: dict[str, float]  # aspect -> attention weight of the item (sums to 1)
+    cold_user: bool = False  # True when the user was unknown and cold_start=True
+    cold_item: bool = False
+
+
+class UnknownIdError(KeyError):
+    """An id the model was not trained on; carries close matches for the caller to offer."""
+
+    def __init__(self, kind: str, value: str, suggestions: Sequence[str] = ()):
+        self.kind, self.value, self.suggestions = kind, value, list(suggestions)
+        super().__init__(kind, value)
+
+    def __str__(self) -> str:
+        hint = f"; did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
+        return f"unknown {self.kind} id {self.value!r}{hint}"
+
+
+@typing.runtime_checkable
+class Recommender(typing.Protocol):
+    aspects: list[str]
+
+    def predict(self, user_id: str, item_id: str, *, cold_start: bool = False) -> Prediction: ...
+
+    def predict_batch(self, pairs: Sequence[tuple[str, str]], *, cold_start: bool = False
+                      ) -> list[Prediction]: ...
+
+    def explain(self, user_id: str, item_id: str, *, max_new_tokens: int = 128) -> str: ...
+
+    def rank(self, user_id: str, candidates: Sequence[str] | None = None, k: int = 10, *,
+             exclude_seen: bool = True) -> list[Prediction]: ...
+
+    def has_user(self, user_id: str) -> bool: ...
+
+    def has_item(self, item_id: str) -> bool: ...
+
+    def suggest(self, text: str, kind: str = "item", limit: int = 5) -> list[str]: ...
+
+
+class ElixirRecommender:
+    """A trained ELIXIR run behind the `Recommender` protocol."""
+
+    def __init__(self, model: Elixir, tokenizer, artifacts: RunArtifacts,
+                 device: torch.device | str = "cpu"):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.artifacts = artifacts
+        self.device = torch.device(device)
+        self.aspects: list[str] = list(artifacts.aspects)
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
+                 quantize: str | None = None) -> ElixirRecommender:
+        """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
+        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes."""
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
+        if int8 and device != "cpu":
+            raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
+        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize)
+        if quantize in (None, "none"):
+            model = model.to(device)
+        if int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        return cls(model, tokenizer, artifacts, device)
+
+    # ---- lookup -------------------------------------------------------------------------
+
+    def has_user(self, user_id: str) -> bool:
+        return user_id in self.artifacts.users
+
+    def has_item(self, item_id: str) -> bool:
+        return item_id in self.artifacts.items
+
+    def item_name(self, item_id: str) -> str | None:
+        return self.artifacts.item_names.get(item_id)
+
+    def seen_items(self, user_id: str) -> list[str]:
+        return list(self.artifacts.seen.get(user_id, []))
+
+    def suggest(self, text: str, kind: str = "item", limit: int = 5) -> list[str]:
+        """Ids close to `text`; for items, names count too (the matching item ids are returned)."""
+        from rapidfuzz import fuzz, process
+
+        if kind not in ("user", "item"):
+            raise ValueError(f"kind must be 'user' or 'item' (got {kind!r})")
+        ids = self.artifacts.users.ids if kind == "user" else self.artifacts.items.ids
+        choices = {key: key for key in ids}
+        if kind == "item":
+            choices.update({f"{name}\x00{key}": key
+                            for key, name in self.artifacts.item_names.items()
+                            if key in self.artifacts.items})
+        labels = list(choices)
+        processed = [label.split("\x00")[0] for label in labels]
+        found = process.extract(text, processed, scorer=fuzz.WRatio, limit=limit * 3,
+                                processor=str.lower)
+        out: list[str] = []
+        for _, _, index in found:
+            key = choices[labels[index]]
+            if key not in out:
+                out.append(key)
+        return out[:limit]
+
+    def _check(self, user_id: str, item_id: str, cold_start: bool) -> tuple[bool, bool]:
+        cold_user, cold_item = not self.has_user(user_id), not self.has_item(item_id)
+        if not cold_start:
+            if cold_user:
+                raise UnknownIdError("user", user_id, self.suggest(user_id, "user", 3))
+            if cold_item:
+                raise UnknownIdError("item", item_id, self.suggest(item_id, "item", 3))
+        return cold_user, cold_item
+
+    def _indices(self, pairs, cold_start: bool):
+        flags = [self._check(u, i, cold_start) for u, i in pairs]
+        users = [self.artifacts.users.index.get(u, 0) for u, _ in pairs]
+        items = [self.artifacts.items.index.get(i, 0) for _, i in pairs]
+        as_long = lambda xs: torch.tensor(xs, dtype=torch.long, device=self.device)  # noqa: E731
+        as_bool = lambda xs: torch.tensor(xs, dtype=torch.bool, device=self.device)  # noqa: E731
+        return (as_long(users), as_long(items), as_bool([f[0] for f in flags]),
+                as_bool([f[1] for f in flags]))
+
+    # ---- ratings ------------------------------------------------------------------------
+
+    def predict(self, user_id: str, item_id: str, *, cold_start: bool = False) -> Prediction:
+        return self.predict_batch([(user_id, item_id)], cold_start=cold_start)[0]
+
+    @torch.no_grad()
+    def predict_batch(self, pairs: Sequence[tuple[str, str]], *, cold_start: bool = False,
+                      batch_size: int = 4096) -> list[Prediction]:
+        out: list[Prediction] = []
+        pairs = [(str(u), str(i)) for u, i in pairs]
+        for start in range(0, len(pairs), batch_size):
+            chunk = pairs[start: start + batch_size]
+            users, items, cold_u, cold_i = self._indices(chunk, cold_start)
+            res = self.model(users, items, cold_users=cold_u, cold_items=cold_i)
+            rating = res.rating.float().clamp(1, 5).cpu()
+            aspect = res.aspect_ratings.float().clamp(1, 5).cpu()
+            uw, iw = res.user_importance.float().cpu(), res.item_importance.float().cpu()
+            for n, (u, i) in enumerate(chunk):
+                out.append(Prediction(
+                    user_id=u, item_id=i, rating=float(rating[n]),
+                    aspect_ratings=self._by_aspect(aspect[n]),
+                    user_importance=self._by_aspect(uw[n]),
+                    item_importance=self._by_aspect(iw[n]),
+                    cold_user=bool(cold_u[n]), cold_item=bool(cold_i[n])))
+        return out
+
+    def _by_aspect(self, row: torch.Tensor) -> dict[str, float]:
+        return {a: float(v) for a, v in zip(self.aspects, row.tolist(), strict=True)}
+
+    def rank(self, user_id: str, candidates: Sequence[str] | None = None, k: int = 10, *,
+             exclude_seen: bool = True, cold_start: bool = False) -> list[Prediction]:
+        """Items by predicted overall rating, best first. Unknown candidates raise."""
+        if not cold_start and not self.has_user(user_id):
+            raise UnknownIdError("user", user_id, self.suggest(user_id, "user", 3))
+        pool = list(self.artifacts.items.ids if candidates is None else candidates)
+        if exclude_seen:
+            seen = set(self.artifacts.seen.get(user_id, []))
+            pool = [item for item in pool if item not in seen]
+        ranked = self.predict_batch([(user_id, item) for item in pool], cold_start=cold_start)
+        ranked.sort(key=lambda p: (-p.rating, p.item_id))
+        return ranked[:k]
+
+    # ---- text ---------------------------------------------------------------------------
+
+    def explain(self, user_id: str, item_id: str, *, max_new_tokens: int = 128,
+                cold_start: bool = False) -> str:
+        """The generated personalised review (greedy, repetition penalty 1.2, KV cache)."""
+        return self.explain_batch([(user_id, item_id)], max_new_tokens=max_new_tokens,
+                                  cold_start=cold_start)[0]
+
+    @torch.no_grad()
+    def explain_batch(self, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 128,
+                      cold_start: bool = False) -> list[str]:
+        if self.tokenizer is None or self.model.backbone is None:
+            raise ValueError("this run has no text model (trained with text=False)")
+        users, items, cold_u, cold_i = self._indices(pairs, cold_start)
+        ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens)
+        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+def load_recommender(run_dir: str | Path, **kwargs) -> ElixirRecommender:
+    """Alias of `ElixirRecommender.from_run`."""
+    return ElixirRecommender.from_run(run_dir, **kwargs)

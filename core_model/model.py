@@ -1,0 +1,191 @@
+"""The ELIXIR model (arXiv 2508.20312): aspect-aware user/item vectors, personalised attention,
+overall and aspect rating heads, and a prompt generator that drives a T5 backbone.
+
+Small modules first, the whole model last. Shapes: B batch, A aspects, d vector width,
+P soft prompts, w backbone width, T target tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from elixir_agent.core_model.config import ModelConfig
+from elixir_agent.core_model.prompt_generator import build_prompt_generator
+
+
+def _mlp(n_in: int, d: int, n_out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d, n_out))
+
+
+class AspectProjector(nn.Module):
+    """One MLP d -> d -> d per aspect: a global vector becomes one vector per aspect."""
+
+    def __init__(self, n_aspects: int, d: int, dropout: float):
+        super().__init__()
+        self.mlps = nn.ModuleList(_mlp(d, d, d, dropout) for _ in range(n_aspects))
+
+    def forward(self, g: torch.Tensor) -> torch.Tensor:
+        return torch.stack([mlp(g) for mlp in self.mlps], dim=1)  # (B, A, d)
+
+
+class PersonalAttention(nn.Module):
+    """Query = the global vector, keys/values = the aspect vectors; scaled softmax over A."""
+
+    def __init__(self, d: int, enabled: bool = True):
+        super().__init__()
+        self.enabled = enabled
+        self.q = nn.Linear(d, d, bias=False)
+        self.k = nn.Linear(d, d, bias=False)
+        self.v = nn.Linear(d, d, bias=False)
+
+    def forward(self, g: torch.Tensor, aspects: torch.Tensor):
+        B, A, d = aspects.shape
+        values = self.v(aspects)  # (B, A, d)
+        if not self.enabled:  # ablation: every aspect weighs the same
+            weights = aspects.new_full((B, A), 1.0 / A)
+        else:
+            scores = torch.einsum("bd,bad->ba", self.q(g), self.k(aspects)) / math.sqrt(d)
+            weights = scores.softmax(dim=-1)  # (B, A)
+        pooled = torch.einsum("ba,bad->bd", weights, values)  # (B, d)
+        return pooled, weights
+
+
+@dataclass
+class ElixirOutput:
+    rating: torch.Tensor  # (B,) overall, on the 1-5 scale
+    aspect_ratings: torch.Tensor  # (B, A)
+    user_importance: torch.Tensor  # (B, A) attention weights, rows sum to 1
+    item_importance: torch.Tensor  # (B, A)
+    loss: torch.Tensor | None = None
+    rating_loss: torch.Tensor | None = None
+    text_loss: torch.Tensor | None = None
+
+
+class RatingModel(nn.Module):
+    """Everything but the text: embeddings, aspect vectors, attention and rating heads."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        A, d = len(cfg.aspects), cfg.d
+        if A == 0:
+            raise ValueError("the dataset has no aspects; ELIXIR needs at least one")
+        self.user_emb = nn.Embedding(cfg.n_users, d)
+        self.item_emb = nn.Embedding(cfg.n_items, d)
+        nn.init.uniform_(self.user_emb.weight, -cfg.init_range, cfg.init_range)
+        nn.init.uniform_(self.item_emb.weight, -cfg.init_range, cfg.init_range)
+        # Bias terms as in biased MF (not in the paper): cheap and they help overall RMSE.
+        self.user_bias = nn.Embedding(cfg.n_users, 1)
+        self.item_bias = nn.Embedding(cfg.n_items, 1)
+        nn.init.zeros_(self.user_bias.weight)
+        nn.init.zeros_(self.item_bias.weight)
+        self.user_aspects = AspectProjector(A, d, cfg.dropout)
+        self.item_aspects = AspectProjector(A, d, cfg.dropout)
+        self.user_attn = PersonalAttention(d, cfg.use_attention)
+        self.item_attn = PersonalAttention(d, cfg.use_attention)
+        self.overall_head = _mlp(2 * d, d, 1, cfg.dropout)
+        self.aspect_heads = nn.ModuleList(_mlp(2 * d, d, 1, cfg.dropout) for _ in range(A))
+        # Training means of overall + each aspect; heads predict the residual.
+        self.register_buffer("offsets", torch.full((1 + A,), 3.0))
+
+    def encode(self, users: torch.Tensor, items: torch.Tensor, cold_users=None, cold_items=None):
+        """Global vectors (B, d) each; cold rows use the mean embedding of known ids."""
+        u, i = self.user_emb(users), self.item_emb(items)
+        if cold_users is not None and cold_users.any():
+            u = torch.where(cold_users[:, None], self.user_emb.weight.mean(0), u)
+        if cold_items is not None and cold_items.any():
+            i = torch.where(cold_items[:, None], self.item_emb.weight.mean(0), i)
+        return u, i
+
+    def forward(self, users, items, cold_users=None, cold_items=None):
+        u, i = self.encode(users, items, cold_users, cold_items)  # (B, d)
+        ua, ia = self.user_aspects(u), self.item_aspects(i)  # (B, A, d)
+        u_pool, u_w = self.user_attn(u, ua)
+        i_pool, i_w = self.item_attn(i, ia)
+        bias = self.user_bias(users)[:, 0] + self.item_bias(items)[:, 0]  # (B,)
+        if cold_users is not None:
+            bias = bias - self.user_bias(users)[:, 0] * cold_users
+        if cold_items is not None:
+            bias = bias - self.item_bias(items)[:, 0] * cold_items
+        rating = self.overall_head(torch.cat([u_pool, i_pool], -1))[:, 0] + bias + self.offsets[0]
+        pairs = torch.cat([ua, ia], dim=-1)  # (B, A, 2d)
+        aspect = torch.stack([h(pairs[:, a])[:, 0] for a, h in enumerate(self.aspect_heads)], 1)
+        aspect = aspect + self.offsets[1:]  # (B, A)
+        vectors = torch.cat([u[:, None], i[:, None], ua, ia], dim=1)  # (B, 2 + 2A, d)
+        return rating, aspect, u_w, i_w, vectors
+
+
+def rating_loss(rating, aspect, target, aspect_target, aspect_mask) -> torch.Tensor:
+    """alpha * MSE(overall) + (1 - alpha) * mean aspect MSE, alpha = 1 / (A + 1).
+
+    Unrated aspects (mask 0) do not count; a batch with none rated uses the overall term only.
+    """
+    A = aspect.size(1)
+    alpha = 1.0 / (A + 1)
+    overall = F.mse_loss(rating, target)
+    n_rated = aspect_mask.sum()
+    if n_rated == 0:
+        return overall
+    aspect_mse = (((aspect - aspect_target) ** 2) * aspect_mask).sum() / n_rated
+    return alpha * overall + (1 - alpha) * aspect_mse
+
+
+class Elixir(nn.Module):
+    """Rating model + (optionally) prompt generator + T5 backbone."""
+
+    def __init__(self, cfg: ModelConfig, backbone: nn.Module | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.rating = RatingModel(cfg)
+        self.backbone = backbone
+        self.generator = None
+        if backbone is not None:
+            from elixir_agent.core_model.backbone import backbone_width
+
+            self.generator = build_prompt_generator(cfg, backbone_width(backbone))
+
+    def prompts(self, vectors: torch.Tensor) -> torch.Tensor:
+        if not self.cfg.use_aspects:  # ablation: only the two global vectors carry signal
+            vectors = torch.cat([vectors[:, :2], torch.zeros_like(vectors[:, 2:])], dim=1)
+        return self.generator(vectors)  # (B, P, w)
+
+    def forward(self, users, items, target=None, aspect_target=None, aspect_mask=None,
+                labels=None, cold_users=None, cold_items=None, freeze_ratings=False):
+        if freeze_ratings:
+            with torch.no_grad():
+                rating, aspect, u_w, i_w, vectors = self.rating(users, items, cold_users,
+                                                                cold_items)
+        else:
+            rating, aspect, u_w, i_w, vectors = self.rating(users, items, cold_users, cold_items)
+        out = ElixirOutput(rating, aspect, u_w, i_w)
+        losses = []
+        if target is not None and not freeze_ratings:
+            out.rating_loss = rating_loss(rating, aspect, target, aspect_target, aspect_mask)
+            losses.append(out.rating_loss)
+        if labels is not None:
+            if self.backbone is None:
+                raise ValueError("this model has no text part (trained with text=False)")
+            prompts = self.prompts(vectors)
+            mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
+            lm = self.backbone(inputs_embeds=prompts, attention_mask=mask, labels=labels)
+            out.text_loss = lm.loss
+            losses.append(lm.loss)
+        if losses:
+            out.loss = sum(losses)
+        return out
+
+    @torch.no_grad()
+    def generate(self, users, items, cold_users=None, cold_items=None, max_new_tokens=128,
+                 repetition_penalty=1.2) -> torch.Tensor:
+        """Greedy decoding with the library's `generate()` (KV cache on) from soft prompts."""
+        if self.backbone is None:
+            raise ValueError("this model has no text part (trained with text=False)")
+        *_, vectors = self.rating(users, items, cold_users, cold_items)
+        prompts = self.prompts(vectors)
+        mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
+        return self.backbone.generate(
+            inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
+            do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True)

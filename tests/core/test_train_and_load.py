@@ -1,0 +1,128 @@
+"""A tiny run end to end: training, run directory, loading, inference API, resume."""
+
+import json
+
+import pytest
+import torch
+from elixir_agent.core_model import train as train_module
+from elixir_agent.core_model.checkpoint import RunDirError, load_model, read_artifacts, save_run
+from elixir_agent.core_model.inference import (
+    ElixirRecommender,
+    Prediction,
+    Recommender,
+    UnknownIdError,
+    load_recommender,
+)
+
+from tests.helpers.tiny_run import train_tiny
+
+
+def test_tiny_run_writes_a_complete_run_directory(tiny_run):
+    names = {p.name for p in tiny_run.run_dir.iterdir()}
+    assert {"config.json", "elixir.safetensors", "backbone", "tokenizer", "ids.json",
+            "catalog.json", "metrics.jsonl", "summary.json"} <= names
+    assert not list(tiny_run.run_dir.rglob("*.bin")) and not list(tiny_run.run_dir.rglob("*.pt"))
+    lines = (tiny_run.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert {json.loads(line)["phase"] for line in lines} == {"rating", "text"}
+
+
+def test_predict_contract(tiny_run):
+    rec = tiny_run.recommender()
+    assert isinstance(rec, Recommender)
+    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
+    pred = rec.predict(user, item)
+    assert isinstance(pred, Prediction)
+    assert 1 <= pred.rating <= 5
+    assert set(pred.aspect_ratings) == set(rec.aspects)
+    assert sum(pred.user_importance.values()) == pytest.approx(1, abs=1e-5)
+    assert sum(pred.item_importance.values()) == pytest.approx(1, abs=1e-5)
+    batch = rec.predict_batch([(user, item), (user, rec.artifacts.items.ids[1])])
+    assert batch[0] == pred
+
+
+def test_save_then_load_gives_identical_predictions(tiny_run, tmp_path):
+    model, tokenizer, model_cfg, train_cfg, artifacts = load_model(tiny_run.run_dir)
+    save_run(tmp_path / "copy", model, tokenizer, model_cfg, train_cfg, artifacts)
+    first, second = tiny_run.recommender(), load_recommender(tmp_path / "copy")
+    pairs = [(u, i) for u in first.artifacts.users.ids[:5] for i in first.artifacts.items.ids[:4]]
+    assert first.predict_batch(pairs) == second.predict_batch(pairs)
+    assert first.explain(*pairs[0], max_new_tokens=12) == second.explain(*pairs[0],
+                                                                         max_new_tokens=12)
+
+
+def test_explain_rank_and_int8(tiny_run):
+    rec = tiny_run.recommender()
+    user = rec.artifacts.users.ids[0]
+    assert isinstance(rec.explain(user, rec.artifacts.items.ids[0], max_new_tokens=8), str)
+    ranked = rec.rank(user, k=5)
+    assert [p.rating for p in ranked] == sorted((p.rating for p in ranked), reverse=True)
+    assert not set(p.item_id for p in ranked) & set(rec.seen_items(user))
+    int8 = tiny_run.recommender(int8=True)
+    pred, pred8 = rec.predict(user, ranked[0].item_id), int8.predict(user, ranked[0].item_id)
+    assert pred8.rating == pytest.approx(pred.rating, abs=0.3)
+    assert isinstance(int8.explain(user, ranked[0].item_id, max_new_tokens=8), str)
+
+
+def test_unknown_ids_suggest_close_matches_and_cold_start_flags(tiny_run):
+    rec = tiny_run.recommender()
+    user, item = rec.artifacts.users.ids[3], rec.artifacts.items.ids[2]
+    with pytest.raises(UnknownIdError) as caught:
+        rec.predict(user, item + "x")
+    assert caught.value.kind == "item" and item in caught.value.suggestions
+    assert str(caught.value).startswith(f"unknown item id '{item}x'; did you mean: ")
+    with pytest.raises(UnknownIdError, match="unknown user id"):
+        rec.rank("nobody")
+    cold = rec.predict("nobody", item, cold_start=True)
+    assert cold.cold_user and not cold.cold_item
+    name = rec.item_name(item)
+    assert rec.suggest(name.lower(), "item", 3)[0] == item
+
+
+def test_missing_run_directory_is_explained(tmp_path):
+    with pytest.raises(RunDirError, match="does not exist"):
+        ElixirRecommender.from_run(tmp_path / "nope")
+    (tmp_path / "half" / "checkpoint").mkdir(parents=True)
+    with pytest.raises(RunDirError, match="--resume"):
+        ElixirRecommender.from_run(tmp_path / "half")
+
+
+def test_loading_checks_shapes(tiny_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run.run_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["model"]["d"] = 8
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunDirError, match=r"rating\.user_emb\.weight: saved"):
+        ElixirRecommender.from_run(copy)
+
+
+def test_existing_run_is_not_overwritten(tiny_run):
+    with pytest.raises(FileExistsError, match="--resume"):
+        train_tiny(tiny_run.data_dir, tiny_run.run_dir)
+
+
+def test_resume_continues_an_interrupted_run(tiny_data, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    real_step, calls = train_module._step, {"n": 0}
+
+    def crashing_step(*args):
+        calls["n"] += 1
+        if calls["n"] == 23:
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(train_module, "_step", crashing_step)
+    with pytest.raises(KeyboardInterrupt):
+        train_tiny(tiny_data, run, checkpoint_every=5)
+    assert not (run / "config.json").exists()
+    saved = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert saved["phase"] == "rating" and saved["step"] == 20
+    monkeypatch.setattr(train_module, "_step", real_step)
+    summary = train_tiny(tiny_data, run, checkpoint_every=5, resume=True)
+    reference = train_tiny(tiny_data, tmp_path / "ref", checkpoint_every=5)
+    steps = lambda s: [(h["phase"], h["step"]) for h in s["history"]]  # noqa: E731
+    assert steps(summary) == steps(reference)
+    assert read_artifacts(run).users.ids == read_artifacts(tmp_path / "ref").users.ids
+    assert torch.isfinite(torch.tensor(summary["valid"]["rmse"]))
