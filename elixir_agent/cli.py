@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from elixir_agent.core_model.data import cli as data_cli
+from elixir_agent.eval import cli as eval_cli
 
 app = typer.Typer(
     name="elixir-agent",
@@ -28,6 +29,7 @@ app.add_typer(bench, name="bench")
 
 # One line per layer; keep the order of the architecture (core -> retrieval -> agent -> ui).
 data_cli.register(app, bench)
+eval_cli.register(app, bench)
 
 
 def main() -> None:

@@ -1,0 +1,125 @@
+"""`elixir-agent eval`: the agent against the core-only explainer on the same test pairs.
+
+Run with: elixir-agent eval --run runs/rb --index runs/rb/index --data runs/rb/data --pairs 200 --out reports/rb
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def eval_command(
+    run: Path = typer.Option(..., "--run", help="Trained core run directory (`elixir-agent train` output)."),
+    index: Path = typer.Option(..., "--index", help="Review index directory, built from the training split only."),
+    data: Path = typer.Option(..., "--data", help="Prepared dataset directory; its test split supplies the pairs."),
+    out: Path = typer.Option(..., "--out", help="Report directory: pairs.jsonl, summary.json/.csv, report.md, PNGs. "
+                             "Rerunning with the same --out resumes: finished pairs are skipped."),
+    pairs: int = typer.Option(200, "--pairs", min=1, help="Number of test pairs (a fixed seeded draw)."),
+    llm: str = typer.Option("local", "--llm", help="The agent's writer: 'local' (embedded SmolLM2), 'none' "
+                            "(deterministic composer only) or 'provider:model'."),
+    judge: str | None = typer.Option(None, "--judge", help="Optional pairwise LLM judge as 'provider:model' "
+                                     "(off by default; each pair is judged twice, order swapped)."),
+    scenarios: Path | None = typer.Option(None, "--scenarios", help="Scenario file or folder (.toml/.json) of "
+                                          "multi-turn checks to run against the agent."),
+    bundled_scenarios: bool = typer.Option(False, "--bundled-scenarios", help="Also run the example scenarios "
+                                           "shipped with the package."),
+    scenario_pairs: int = typer.Option(5, "--scenario-pairs", min=1, help="Test pairs each scenario runs on."),
+    systems: str = typer.Option("core,agent", "--systems", help="Comma-separated systems to run: core, agent."),
+    resamples: int = typer.Option(200, "--resamples", min=10, help="Bootstrap resamples per metric."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the pair draw and of the bootstrap."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Explain the same test pairs with the core-only explainer and the agent; write metrics and a report.
+
+    Metrics: BLEU-1/4, ROUGE-1/2/L, METEOR (chrF when WordNet data is not installed),
+    MiniLM embedding similarity, USR/FMR/FCR/DIV, RMSE/MAE, rating-text consistency,
+    groundedness, citation rate, length and latency, with 95% bootstrap intervals.
+    """
+    from elixir_agent.core_model.data.storage import load_prepared
+    from elixir_agent.core_model.inference import load_recommender
+    from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer
+    from elixir_agent.eval.runner import evaluate, select_pairs
+    from elixir_agent.retrieval.embedder import Embedder
+
+    wanted = [s.strip() for s in systems.split(",") if s.strip()]
+    unknown = set(wanted) - {"core", "agent"}
+    if unknown or not wanted:
+        raise typer.BadParameter(f"unknown systems {sorted(unknown)}; expected core and/or agent", param_hint="--systems")
+    if (scenarios or bundled_scenarios or judge) and "agent" not in wanted:
+        raise typer.BadParameter("scenarios and the judge need the agent in --systems", param_hint="--systems")
+
+    dataset = load_prepared(data)
+    recommender = load_recommender(run)
+    embedder = Embedder()
+    test = dataset.split("test")
+    chosen = select_pairs(test, dataset.aspects, pairs, seed=seed,
+                          known=lambda u, i: recommender.has_user(u) and recommender.has_item(i))
+    if not chosen:
+        raise typer.BadParameter(f"no test pair of {data} has a user and item known to {run}", param_hint="--run")
+
+    explainers = []
+    if "core" in wanted:
+        explainers.append(CoreExplainer(recommender))
+    agent = None
+    if "agent" in wanted:
+        agent = _build_agent(dataset, recommender, index, embedder, llm)
+        explainers.append(AgentExplainer(lambda q, cid: agent.ask(q, conversation_id=cid), fallback=recommender))
+
+    out.mkdir(parents=True, exist_ok=True)
+    scenario_results = None
+    if agent is not None and (scenarios or bundled_scenarios):
+        scenario_results = _run_scenarios(agent, recommender, dataset, chosen, scenarios, bundled_scenarios,
+                                          scenario_pairs, out)
+    pairwise = None
+    if judge:
+        from elixir_agent.eval.judge import PairwiseJudge
+
+        pairwise = PairwiseJudge.from_spec(judge)
+    meta = {"run": str(run), "index": str(index), "data": str(data), "llm": llm, "judge": judge or "off",
+            "dataset": dataset.info.name, "synthetic": dataset.info.synthetic,
+            "machine": f"{platform.machine()} {platform.system()}, python {platform.python_version()}"}
+    evaluate(chosen, explainers, out, aspects=dataset.aspects, encoder=embedder, resamples=resamples,
+             seed=seed, judge=pairwise, scenario_results=scenario_results, meta=meta, progress=progress)
+    typer.echo(f"report: {out / 'report.md'}")
+
+
+def _build_agent(dataset, recommender, index_dir: Path, embedder, llm: str):
+    from elixir_agent.agent.graph import build_agent
+    from elixir_agent.retrieval.index import ReviewIndex
+    from elixir_agent.tools.catalog import Catalog
+    from elixir_agent.tools.context import ToolContext
+
+    index = ReviewIndex.load(index_dir, embedder)
+    leaked = set(index.review_ids) & set(dataset.split("test")["review_id"].astype(str))
+    if leaked:
+        raise typer.BadParameter(f"{index_dir} contains {len(leaked)} test reviews (e.g. {sorted(leaked)[0]}): "
+                                 "build the index from the training split only", param_hint="--index")
+    context = ToolContext(recommender=recommender, index=index, catalog=Catalog.from_dataset(dataset))
+    return build_agent(context, llm=llm, embedder=embedder)
+
+
+def _run_scenarios(agent, recommender, dataset, chosen, path, bundled, n, out: Path):
+    from elixir_agent.eval.scenario import bundled_scenarios as shipped
+    from elixir_agent.eval.scenario import load_scenarios, run_scenarios
+
+    scenarios = (load_scenarios(path) if path else []) + (shipped() if bundled else [])
+    names = dataset.split("train").drop_duplicates("item_id").set_index("item_id")["item_name"]
+    contexts = []
+    for pair in chosen[:n]:
+        prediction = recommender.predict(pair.user_id, pair.item_id)
+        top = max(prediction.user_importance, key=prediction.user_importance.get)
+        name = names.get(pair.item_id)
+        contexts.append({"user": pair.user_id, "item": pair.item_id, "item_name": name if isinstance(name, str) else "",
+                         "aspect": top, "rating": float(prediction.rating)})
+    return run_scenarios(scenarios, lambda q, cid: agent.ask(q, conversation_id=cid), contexts,
+                         transcript_path=out / "scenarios.jsonl")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add `elixir-agent eval` (the agent-vs-core-only report) to the top-level app."""
+    app.command("eval", help="Agent vs core-only explanations on the same test pairs: metrics and a report.")(eval_command)
