@@ -17,5 +17,9 @@ for layer in LAYERS:
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"elixir_agent.agent": ["prompts/*.md"], "elixir_agent.tools": ["*.md"]},
+    package_data={
+        "elixir_agent.agent": ["prompts/*.md"],
+        "elixir_agent.tools": ["*.md"],
+        "elixir_agent.eval": ["scenarios/*.toml", "scenarios/*.json", "prompts/*.md"],
+    },
 )

@@ -70,7 +70,7 @@ def prepare_command(
         try:
             loaded = load_reviews(fmt, input_path, on_error=on_error, **options)
         except DataFormatError as error:
-            console.print(f"[red]error:[/red] {error}\n(use --on-error skip to skip malformed rows)")
+            console.print(f"[red]error:[/red] {error}")
             raise typer.Exit(2) from error
     try:
         splits, report = prepare_reviews(loaded, kcore=kcore, max_words=max_words, seed=seed,
@@ -166,6 +166,10 @@ def _print_prepare_report(report, counts: dict[str, int], out: Path) -> None:
     console.print(table)
     console.print(f"users {counts['users']}, items {counts['items']}; train {counts['train']}, "
                   f"valid {counts['valid']}, test {counts['test']}; {report.truncated} texts truncated")
+    if counts["valid"] == 0 or counts["test"] == 0:
+        console.print("[yellow]note:[/yellow] a held-out review whose user or item has no other review "
+                      "moves to train (so every evaluated pair is known); with users of a single "
+                      "review, valid/test stay small or empty: raise --kcore for evaluation")
     for reason in report.skip_reasons[:5]:
         console.print(f"  skipped {reason}")
     if len(report.skip_reasons) > 5:
