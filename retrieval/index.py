@@ -27,6 +27,7 @@ from typing import Any
 import faiss
 import numpy as np
 import pandas as pd
+
 from elixir_agent.core_model.data.storage import ASPECT_PREFIX, PreparedDataset
 from elixir_agent.retrieval import faiss_ops, store
 from elixir_agent.retrieval.embedder import Embedder, TextEncoder, encode_in_chunks
