@@ -37,6 +37,7 @@ from elixir_agent.core_model.config import ModelConfig, TrainConfig, config_from
 from elixir_agent.core_model.encoding import IdMap
 from elixir_agent.core_model.model import Elixir
 from safetensors.torch import load_file, save_file
+from transformers.utils import logging as hf_logging
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "elixir.safetensors"
@@ -113,6 +114,7 @@ def load_own_state(model: Elixir, state: dict[str, torch.Tensor], where: str) ->
 def save_run(run_dir: Path, model: Elixir, tokenizer, model_cfg: ModelConfig,
              train_cfg: TrainConfig, artifacts: RunArtifacts, summary: dict | None = None) -> None:
     """Write the run's files; config.json goes last so a partial run is never mistaken for one."""
+    hf_logging.disable_progress_bar()  # per-shard bars are noise in CLI output
     run_dir.mkdir(parents=True, exist_ok=True)
     save_file(own_state(model), str(run_dir / f".{WEIGHTS_FILE}.tmp"))
     os.replace(run_dir / f".{WEIGHTS_FILE}.tmp", run_dir / WEIGHTS_FILE)
@@ -186,6 +188,7 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
 
 def load_model(run_dir: Path, quantize: str | None = None):
     """(model in eval mode, tokenizer or None, model config, train config, artifacts)."""
+    hf_logging.disable_progress_bar()
     run_dir = Path(run_dir)
     model_cfg, train_cfg = read_configs(run_dir)
     artifacts = read_artifacts(run_dir)

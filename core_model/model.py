@@ -179,7 +179,7 @@ class Elixir(nn.Module):
 
     @torch.no_grad()
     def generate(self, users, items, cold_users=None, cold_items=None, max_new_tokens=128,
-                 repetition_penalty=1.2) -> torch.Tensor:
+                 repetition_penalty=1.2, **generate_kwargs) -> torch.Tensor:
         """Greedy decoding with the library's `generate()` (KV cache on) from soft prompts."""
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
@@ -188,4 +188,5 @@ class Elixir(nn.Module):
         mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
-            do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True)
+            do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,
+            **generate_kwargs)

@@ -1,0 +1,244 @@
+"""The core benchmark: baselines and ELIXIR trained and scored on one split, in one run.
+
+Writes `report.json` and `report.md` into the output directory (trained runs go to `runs/`).
+
+Run with: elixir-agent bench core --data /tmp/rb --out reports/core --preset cpu
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from elixir_agent.core_model.baselines import RATING_BASELINES, RatingData, ReviewRetriever
+from elixir_agent.core_model.bench_report import render_markdown
+from elixir_agent.core_model.checkpoint import write_json
+from elixir_agent.core_model.config import build_configs
+from elixir_agent.core_model.data.storage import aspect_column, load_prepared
+from elixir_agent.core_model.inference import ElixirRecommender
+from elixir_agent.core_model.prompt_generator import (
+    LowRankPromptGenerator,
+    paper_generator_params,
+)
+from elixir_agent.core_model.text_metrics import meteor_available, text_scores
+from elixir_agent.core_model.tokenizer import normalize_text
+from elixir_agent.core_model.train import train
+
+DEFAULT_BUDGET_S = {"tiny": 20.0, "cpu": 1200.0, "gpu": 3600.0}
+
+
+@dataclass
+class BenchOptions:
+    preset: str = "cpu"
+    time_budget_s: float | None = None  # main ELIXIR run; None = the preset's default
+    ablation_budget_fraction: float = 0.25  # each ablation (and its reference) gets this share
+    ablations: bool = True
+    eval_pairs: int = 600  # test pairs scored for text
+    latency_runs: int = 15
+    latency_tokens: int = 64
+    threads: int | None = None
+    seed: int = 42
+    progress: bool = True
+
+
+@dataclass
+class BenchReport:
+    data: dict
+    markdown: str
+
+
+def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) -> BenchReport:
+    started = time.monotonic()
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    dataset = load_prepared(data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    budget = options.time_budget_s or DEFAULT_BUDGET_S[options.preset]
+    runs = {"ELIXIR": _train_variant(data_dir, out_dir / "runs" / "elixir", options, budget)}
+    rec = ElixirRecommender.from_run(runs["ELIXIR"], device="cpu")
+    test = _known_test(dataset, rec)
+    report: dict = {"dataset": dataset.info.name, "preset": options.preset,
+                    "n_train": len(dataset.split("train")), "n_test_scored": len(test),
+                    "aspects": rec.aspects, "budget_s": budget}
+    report["ratings"] = _rating_table(dataset, rec, test)
+    pairs = test.sample(min(options.eval_pairs, len(test)), random_state=options.seed)
+    max_words = json.loads((runs["ELIXIR"] / "config.json").read_text())["model"]["max_words"]
+    report["text"] = _text_table(dataset, rec, pairs, max_words)
+    if options.ablations:
+        report["ablations"] = _ablations(data_dir, out_dir, options, budget, pairs, max_words)
+    summary = json.loads((runs["ELIXIR"] / "summary.json").read_text())
+    report["params"] = _params(rec, summary)
+    report["train_time_s"] = summary["train_time_s"]
+    report["latency_ms"] = _latency(runs["ELIXIR"], rec, pairs, options)
+    report["text_metric_note"] = ("METEOR" if meteor_available() else
+                                  "chrF (NLTK WordNet data not installed, so no METEOR)")
+    report["bench_time_s"] = round(time.monotonic() - started, 1)
+    report["targets"] = _targets(report)
+    markdown = render_markdown(report)
+    write_json(out_dir / "report.json", report)
+    (out_dir / ".report.md.tmp").write_text(markdown)
+    (out_dir / ".report.md.tmp").replace(out_dir / "report.md")
+    return BenchReport(report, markdown)
+
+
+def _train_variant(data_dir: Path, run_dir: Path, options: BenchOptions, budget: float,
+                   **model_overrides) -> Path:
+    model_cfg, train_cfg = build_configs(options.preset, model_overrides, dict(
+        time_budget_s=budget, seed=options.seed, threads=options.threads,
+        progress=options.progress))
+    train(data_dir, run_dir, model_cfg, train_cfg, overwrite=True)
+    return run_dir
+
+
+def _known_test(dataset, rec: ElixirRecommender) -> pd.DataFrame:
+    test = dataset.split("test")
+    keep = test.user_id.map(rec.has_user) & test.item_id.map(rec.has_item)
+    return test[keep].reset_index(drop=True)
+
+
+# ---- ratings --------------------------------------------------------------------------------
+
+def _errors(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    pred = np.clip(pred, 1, 5)
+    return {"rmse": float(np.sqrt(np.mean((pred - target) ** 2))),
+            "mae": float(np.mean(np.abs(pred - target)))}
+
+
+def _rating_table(dataset, rec: ElixirRecommender, test: pd.DataFrame) -> dict:
+    train, valid = dataset.split("train"), dataset.split("valid")
+    users, items = rec.artifacts.users.index, rec.artifacts.items.index
+    targets = {"overall": "rating", **{a: aspect_column(a) for a in rec.aspects}}
+    table: dict[str, dict] = {}
+    for name, fit in RATING_BASELINES.items():
+        table[name] = {}
+        for target, column in targets.items():
+            tr, va, te = (_rating_data(f, column, users, items) for f in (train, valid, test))
+            predict = fit(tr, va, len(users), len(items))
+            table[name][target] = _errors(predict(te.users, te.items), te.target)
+    preds = rec.predict_batch(list(zip(test.user_id, test.item_id, strict=True)))
+    table["ELIXIR"] = {"overall": _errors(np.array([p.rating for p in preds]),
+                                          test.rating.to_numpy())}
+    for aspect in rec.aspects:
+        rated = test[aspect_column(aspect)].notna().to_numpy()
+        pred = np.array([p.aspect_ratings[aspect] for p in preds])[rated]
+        table["ELIXIR"][aspect] = _errors(pred, test[aspect_column(aspect)].to_numpy()[rated])
+    return table
+
+
+def _rating_data(frame: pd.DataFrame, column: str, users, items) -> RatingData:
+    frame = frame[frame.user_id.isin(users) & frame.item_id.isin(items) & frame[column].notna()]
+    return RatingData(users=frame.user_id.map(users).to_numpy(dtype=np.int64),
+                      items=frame.item_id.map(items).to_numpy(dtype=np.int64),
+                      target=frame[column].to_numpy(dtype=np.float64))
+
+
+# ---- text -----------------------------------------------------------------------------------
+
+def _text_table(dataset, rec: ElixirRecommender, pairs: pd.DataFrame, max_words: int) -> dict:
+    train = dataset.split("train")
+    train_texts = [normalize_text(t, max_words) for t in train.text]
+    retriever = ReviewRetriever(list(train.user_id), list(train.item_id), train_texts)
+    refs = [normalize_text(t, max_words) for t in pairs.text]
+    similar = [retriever.most_similar_to_user(u, i) for u, i in zip(pairs.user_id, pairs.item_id,
+                                                                     strict=True)]
+    central = [retriever.central(i) for i in pairs.item_id]
+    return {"ELIXIR": _generated_scores(rec, pairs, refs),
+            "retrieval: same item, most similar to user": text_scores(similar, refs),
+            "retrieval: item's most central review": text_scores(central, refs)}
+
+
+def _generated_scores(rec: ElixirRecommender, pairs: pd.DataFrame, refs: list[str]) -> dict:
+    max_tokens = rec.model.cfg.max_target_tokens
+    hyps: list[str] = []
+    ids = list(zip(pairs.user_id, pairs.item_id, strict=True))
+    for start in range(0, len(ids), 64):
+        hyps.extend(rec.explain_batch(ids[start: start + 64], max_new_tokens=max_tokens))
+    scores = text_scores(hyps, refs)
+    scores["examples"] = [{"user": u, "item": i, "generated": h, "reference": r}
+                          for (u, i), h, r in list(zip(ids, hyps, refs, strict=True))[:3]]
+    return scores
+
+
+def _ablations(data_dir, out_dir, options, budget, pairs, max_words) -> dict:
+    """Full model and two ablations at the same (shorter) budget, so only the design differs."""
+    short = budget * options.ablation_budget_fraction
+    variants = {"ELIXIR (same budget)": {}, "no aspects": {"use_aspects": False},
+                "no attention": {"use_attention": False}}
+    out = {}
+    for name, overrides in variants.items():
+        slug = name.split(" (")[0].replace(" ", "_").lower()
+        run = _train_variant(data_dir, out_dir / "runs" / f"ablation_{slug}", options, short,
+                             **overrides)
+        rec = ElixirRecommender.from_run(run, device="cpu")
+        refs = [normalize_text(t, max_words) for t in pairs.text]
+        scores = _generated_scores(rec, pairs, refs)
+        scores.pop("examples")
+        preds = rec.predict_batch(list(zip(pairs.user_id, pairs.item_id, strict=True)))
+        scores["rmse_on_text_pairs"] = _errors(np.array([p.rating for p in preds]),
+                                               pairs.rating.to_numpy())["rmse"]
+        out[name] = {"budget_s": short, **scores}
+    return out
+
+
+# ---- parameters and latency -----------------------------------------------------------------
+
+def _params(rec: ElixirRecommender, summary: dict) -> dict:
+    cfg = rec.model.cfg
+    width = rec.model.backbone.config.d_model if rec.model.backbone is not None else 0
+    n_aspects = len(cfg.aspects)
+    paper_same = paper_generator_params(n_aspects, cfg.d, width, cfg.n_prompts)
+    ours_at_paper = LowRankPromptGenerator(2 + 2 * n_aspects, 256, 512, 50, hidden=256, rank=32)
+    n_ours_at_paper = sum(p.numel() for p in ours_at_paper.parameters())
+    paper_at_paper = paper_generator_params(n_aspects, 256, 512, 50)
+    return {**summary["params"], "paper_generator_same_size": paper_same,
+            "generator_ratio_same_size": summary["params"]["generator"] / paper_same,
+            "ours_generator_paper_size": n_ours_at_paper,
+            "paper_generator_paper_size": paper_at_paper,
+            "generator_ratio_paper_size": n_ours_at_paper / paper_at_paper,
+            "sizes": {"d": cfg.d, "P": cfg.n_prompts, "width": width, "aspects": n_aspects}}
+
+
+def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
+             options: BenchOptions) -> dict:
+    """CPU explanation latency for exactly `latency_tokens` new tokens, fp32 and int8."""
+    out = {}
+    user, item = pairs.user_id.iloc[0], pairs.item_id.iloc[0]
+    for label, model_rec in (("fp32", rec),
+                             ("int8", ElixirRecommender.from_run(run_dir, int8=True))):
+        users, items, cu, ci = model_rec._indices([(user, item)], False)
+        times = []
+        for n in range(options.latency_runs + 2):
+            t0 = time.perf_counter()
+            model_rec.model.generate(users, items, cu, ci, max_new_tokens=options.latency_tokens,
+                                     min_new_tokens=options.latency_tokens)
+            if n >= 2:  # two warm-up runs
+                times.append(1000 * (time.perf_counter() - t0))
+        out[label] = {"p50": float(np.percentile(times, 50)),
+                      "p95": float(np.percentile(times, 95)), "runs": len(times)}
+    return out
+
+
+def _targets(report: dict) -> dict:
+    ratings = report["ratings"]
+    best_base = min(v["overall"]["rmse"] for k, v in ratings.items() if k != "ELIXIR")
+    text = report["text"]
+    retrieval = [v for k, v in text.items() if k.startswith("retrieval")]
+    ours = text["ELIXIR"]
+    return {
+        "rmse_at_most_0.97x_best_baseline": ratings["ELIXIR"]["overall"]["rmse"]
+        <= 0.97 * best_base,
+        "rmse_ratio_to_best_baseline": ratings["ELIXIR"]["overall"]["rmse"] / best_base,
+        "bleu4_above_retrieval": all(ours["bleu4"] > r["bleu4"] for r in retrieval),
+        "rougeL_above_retrieval": all(ours["rougeL"] > r["rougeL"] for r in retrieval),
+        "generator_at_most_5pct_of_paper": report["params"]["generator_ratio_same_size"] <= 0.05,
+    }
+
+
+__all__ = ["BenchOptions", "BenchReport", "run_bench"]

@@ -1,0 +1,66 @@
+"""Markdown rendering of the core benchmark's report dictionary."""
+
+from __future__ import annotations
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
+
+
+def _f(value, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def render_markdown(report: dict) -> str:
+    aspects = report["aspects"]
+    lines = [f"# Core benchmark: {report['dataset']} (preset `{report['preset']}`)", "",
+             f"Train reviews: {report['n_train']}; scored test pairs (known user and item): "
+             f"{report['n_test_scored']}; ELIXIR training budget {report['budget_s']:.0f}s, "
+             f"actual training time {report['train_time_s']:.0f}s; whole benchmark "
+             f"{report['bench_time_s']:.0f}s.", "", "## Ratings (test, 1-5 scale)", ""]
+    header = ["model", "RMSE", "MAE", *(f"RMSE {a}" for a in aspects)]
+    rows = [[name, _f(t["overall"]["rmse"]), _f(t["overall"]["mae"]),
+             *(_f(t[a]["rmse"]) if a in t else "-" for a in aspects)]
+            for name, t in report["ratings"].items()]
+    lines += _table(header, rows)
+    metric = "meteor" if "meteor" in report["text"]["ELIXIR"] else "chrf"
+    lines += ["", f"## Explanations (test sample; third metric: {report['text_metric_note']})",
+              ""]
+    header = ["model", "BLEU-4", "ROUGE-1", "ROUGE-2", "ROUGE-L", metric]
+    text_rows = [[name, *(_f(s[k], 2) for k in ("bleu4", "rouge1", "rouge2", "rougeL", metric))]
+                 for name, s in report["text"].items()]
+    lines += _table(header, text_rows)
+    if "ablations" in report:
+        lines += ["", "## Ablations (each trained with the same shorter budget)", ""]
+        rows = [[name, _f(s["budget_s"], 0), _f(s["rmse_on_text_pairs"]),
+                 *(_f(s[k], 2) for k in ("bleu4", "rouge1", "rouge2", "rougeL", metric))]
+                for name, s in report["ablations"].items()]
+        lines += _table(["variant", "budget s", "RMSE (text pairs)", "BLEU-4", "ROUGE-1",
+                         "ROUGE-2", "ROUGE-L", metric], rows)
+    p = report["params"]
+    lines += ["", "## Parameters", "", *_table(["what", "count"], [
+        ["total", f"{p['total']:,}"], ["trainable", f"{p['trainable']:,}"],
+        ["rating model", f"{p['rating']:,}"], ["backbone", f"{p['backbone']:,}"],
+        ["our prompt generator", f"{p['generator']:,}"],
+        [f"paper generator, same sizes {p['sizes']}", f"{p['paper_generator_same_size']:,}"],
+        ["ratio ours / paper (same sizes)", f"{100 * p['generator_ratio_same_size']:.2f}%"],
+        ["ours at paper sizes (d 256, P 50, width 512)", f"{p['ours_generator_paper_size']:,}"],
+        ["paper at paper sizes", f"{p['paper_generator_paper_size']:,}"],
+        ["ratio at paper sizes", f"{100 * p['generator_ratio_paper_size']:.3f}%"]])]
+    lat = report["latency_ms"]
+    lines += ["", "## CPU explanation latency (64 new tokens, one pair, ms)", "",
+              *_table(["precision", "p50", "p95"],
+                      [[k, _f(v["p50"], 1), _f(v["p95"], 1)] for k, v in lat.items()])]
+    lines += ["", "## Targets", "",
+              *_table(["target", "met"], [[k, _f(v, 3)] for k, v in report["targets"].items()])]
+    examples = report["text"]["ELIXIR"].get("examples", [])
+    if examples:
+        lines += ["", "## Example generations", ""]
+        for ex in examples:
+            lines += [f"- user {ex['user']}, item {ex['item']}", f"  - generated: {ex['generated']}",
+                      f"  - reference: {ex['reference']}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,191 @@
+"""Command-line entry points of the ELIXIR core: train, predict, explain, bench core.
+
+Heavy imports (torch, transformers) happen inside the commands so `--help` stays fast.
+
+Run with: elixir-agent train --help
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+class Preset(str, Enum):
+    tiny = "tiny"
+    cpu = "cpu"
+    gpu = "gpu"
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add `train`, `predict`, `explain` to the app and `core` to `elixir-agent bench`."""
+    app.command("train")(train_command)
+    app.command("predict")(predict_command)
+    app.command("explain")(explain_command)
+    bench.command("core")(bench_core_command)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+Data = Annotated[Path, typer.Option("--data", help="Prepared dataset directory "
+                                    "(from `elixir-agent data prepare` or `data synth`).")]
+Run = Annotated[Path, typer.Option("--run", help="Run directory written by `elixir-agent train`.")]
+User = Annotated[str, typer.Option("--user", help="User id as in the dataset.")]
+Item = Annotated[str, typer.Option("--item", help="Item id as in the dataset.")]
+
+
+def train_command(
+    data: Data,
+    out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
+    preset: Annotated[Preset, typer.Option(help="tiny: seconds; cpu: ~45 min on 2 cores; "
+                                           "gpu: paper sizes, T5-small-sized backbone.")
+                      ] = Preset.cpu,
+    backbone: Annotated[str | None, typer.Option(
+        help="Pretrained T5 name or local path for from_pretrained (a name needs internet).")
+    ] = None,
+    backbone_config: Annotated[str | None, typer.Option(
+        help="Random-init T5 size when no --backbone: tiny | mini | small.")] = None,
+    finetune: Annotated[str | None, typer.Option(
+        help="frozen (paper) | lora | full (required for a random-init backbone).")] = None,
+    quantize: Annotated[str | None, typer.Option(help="none | 8bit | 4bit (bitsandbytes).")
+                        ] = None,
+    generator: Annotated[str | None, typer.Option(
+        help="lowrank (ours) | paper (two dense P*width layers).")] = None,
+    schedule: Annotated[str | None, typer.Option(help="sequential (paper) | joint.")] = None,
+    d: Annotated[int | None, typer.Option(help="Width of user/item/aspect vectors.")] = None,
+    prompts: Annotated[int | None, typer.Option(help="Number of soft prompts P.")] = None,
+    text: Annotated[bool, typer.Option(help="--no-text trains ratings only.")] = True,
+    rating_epochs: Annotated[int | None, typer.Option()] = None,
+    text_epochs: Annotated[int | None, typer.Option()] = None,
+    time_budget: Annotated[float | None, typer.Option(
+        help="Seconds after which training stops (the rating phase gets a share).")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N.")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.")
+                                ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
+) -> None:
+    """Train ELIXIR (ratings, aspect importance, personalised reviews) and write a run directory.
+
+    Run with: elixir-agent train --data /tmp/rb --out runs/rb --preset cpu
+    """
+    from elixir_agent.core_model.config import build_configs
+    from elixir_agent.core_model.train import train
+
+    model = dict(backbone=backbone, backbone_config=backbone_config, finetune=finetune,
+                 quantize=quantize, generator=generator, d=d, n_prompts=prompts,
+                 text=None if text else False)
+    if backbone is not None and finetune is None:
+        model["finetune"] = "frozen"  # the paper's choice for a pretrained backbone
+    train_kw = dict(schedule=schedule, rating_epochs=rating_epochs, text_epochs=text_epochs,
+                    time_budget_s=time_budget, seed=seed, device=device, threads=threads,
+                    checkpoint_every=checkpoint_every)
+    try:
+        model_cfg, train_cfg = build_configs(preset.value, model, train_kw)
+        summary = train(data, out, model_cfg, train_cfg, resume=resume, overwrite=overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError, OSError) as error:
+        raise _fail(str(error)) from error
+    valid = summary["valid"]
+    typer.echo(f"wrote {out}: valid RMSE {valid['rmse']:.4f}, MAE {valid['mae']:.4f}, "
+               f"{summary['train_time_s']:.0f}s, {summary['params']['trainable']:,} trainable "
+               "parameters")
+
+
+def _recommender(run: Path, int8: bool = False):
+    from elixir_agent.core_model.checkpoint import RunDirError
+    from elixir_agent.core_model.inference import ElixirRecommender
+
+    try:
+        return ElixirRecommender.from_run(run, int8=int8)
+    except RunDirError as error:
+        raise _fail(str(error)) from error
+
+
+def predict_command(
+    run: Run, user: User, item: Item,
+    cold_start: Annotated[bool, typer.Option(help="Allow unknown ids (mean embedding).")
+                          ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Predict the overall rating, aspect ratings and aspect importance for a user and an item.
+
+    Run with: elixir-agent predict --run runs/rb --user 12345 --item 678
+    """
+    from dataclasses import asdict
+
+    from elixir_agent.core_model.inference import UnknownIdError
+
+    rec = _recommender(run)
+    try:
+        pred = rec.predict(user, item, cold_start=cold_start)
+    except UnknownIdError as error:
+        raise _fail(str(error)) from error
+    if as_json:
+        typer.echo(json.dumps(asdict(pred), indent=2))
+        return
+    name = rec.item_name(item)
+    typer.echo(f"user {user}, item {item}{f' ({name})' if name else ''}: "
+               f"overall {pred.rating:.2f} / 5")
+    for aspect in rec.aspects:
+        typer.echo(f"  {aspect:<14} {pred.aspect_ratings[aspect]:.2f}   user importance "
+                   f"{pred.user_importance[aspect]:.2f}   item importance "
+                   f"{pred.item_importance[aspect]:.2f}")
+    if pred.cold_user or pred.cold_item:
+        typer.echo("  (cold start: unknown id replaced by the mean embedding)")
+
+
+def explain_command(
+    run: Run, user: User, item: Item,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest review in tokens.")] = 128,
+    int8: Annotated[bool, typer.Option(help="Dynamic int8 quantization on CPU.")] = False,
+) -> None:
+    """Generate the personalised review (the core-only explanation) for a user and an item.
+
+    Run with: elixir-agent explain --run runs/rb --user 12345 --item 678
+    """
+    from elixir_agent.core_model.inference import UnknownIdError
+
+    rec = _recommender(run, int8=int8)
+    try:
+        typer.echo(rec.explain(user, item, max_new_tokens=max_new_tokens))
+    except (UnknownIdError, ValueError) as error:
+        raise _fail(str(error)) from error
+
+
+def bench_core_command(
+    data: Data,
+    out: Annotated[Path, typer.Option("--out", help="Report directory (JSON + Markdown).")],
+    preset: Annotated[Preset, typer.Option(help="Model/training preset for ELIXIR.")
+                      ] = Preset.cpu,
+    time_budget: Annotated[float | None, typer.Option(
+        help="Seconds for the main ELIXIR training (ablations get a share).")] = None,
+    ablations: Annotated[bool, typer.Option(help="Also train without aspects / attention.")
+                         ] = True,
+    eval_pairs: Annotated[int, typer.Option(help="Test pairs scored for text metrics.")
+                          ] = 600,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+) -> None:
+    """Benchmark ELIXIR against rating and retrieval baselines on one split; write a report.
+
+    Run with: elixir-agent bench core --data /tmp/rb --out reports/core --preset cpu
+    """
+    from elixir_agent.core_model.bench import BenchOptions, run_bench
+
+    options = BenchOptions(preset=preset.value, time_budget_s=time_budget, ablations=ablations,
+                           eval_pairs=eval_pairs, threads=threads)
+    try:
+        report = run_bench(data, out, options)
+    except (ValueError, FileNotFoundError) as error:
+        raise _fail(str(error)) from error
+    typer.echo(report.markdown)
