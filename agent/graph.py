@@ -15,6 +15,12 @@ import time
 import uuid
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+
 from elixir_agent.agent import grounding
 from elixir_agent.agent.compose import compose
 from elixir_agent.agent.llm import ChatModelWriter, Writer, load_prompt, resolve_llm
@@ -24,11 +30,6 @@ from elixir_agent.agent.state import TURN_FIELDS, AgentState
 from elixir_agent.agent.turn import ToolCallRecord, Turn, Verification
 from elixir_agent.tools.context import ToolContext
 from elixir_agent.tools.registry import load_tools
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import BaseTool
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
 
 __all__ = ["ElixirAgent", "build_agent"]
 

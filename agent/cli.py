@@ -1,0 +1,146 @@
+"""`elixir-agent ask`, `elixir-agent chat` and `elixir-agent bench agent`.
+
+Run with:
+    elixir-agent ask --run RUN --index IDX --data DIR --user U [--item I] [--llm local] "Would I like it?"
+    elixir-agent chat --run RUN --index IDX --data DIR --user U
+    elixir-agent bench agent --run RUN --index IDX --data DIR --n 50
+
+`--llm`: `local` (embedded SmolLM2 via llama-cpp, the default), `none` (deterministic grounded
+composer, no LLM) or `provider:model` (any LangChain chat model; drives the tool-calling
+planner). Conversations are kept in a SQLite file (`--memory`) keyed by `--conversation`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+RunOpt = Annotated[Path, typer.Option("--run", help="Trained run directory (core model).")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Review index directory.")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Prepared dataset directory.")]
+LlmOpt = Annotated[str, typer.Option("--llm", help="local | none | provider:model")]
+PlannerOpt = Annotated[str | None, typer.Option(
+    "--planner", help="routed | tool-calling (default: tool-calling for provider:model)")]
+_DEFAULT_MEMORY = Path.home() / ".cache" / "elixir-agent" / "conversations.sqlite"
+
+
+def load_context(run: Path, index: Path | None, data: Path):
+    """The composition root: real recommender, review index (optional) and catalog."""
+    from elixir_agent.core_model.data.storage import load_prepared
+    from elixir_agent.core_model.inference import load_recommender
+    from elixir_agent.retrieval import Embedder, ReviewIndex
+    from elixir_agent.tools import Catalog, ToolContext
+
+    embedder = Embedder()
+    review_index = ReviewIndex.load(index, embedder) if index else None
+    context = ToolContext(recommender=load_recommender(run), index=review_index,
+                          catalog=Catalog.from_dataset(load_prepared(data)))
+    return context, embedder
+
+
+def _agent(run, index, data, llm, planner, memory: Path | None):
+    from elixir_agent.agent import build_agent, sqlite_checkpointer
+
+    context, embedder = load_context(run, index, data)
+    checkpointer = sqlite_checkpointer(memory) if memory else None
+    return build_agent(context, llm=llm, checkpointer=checkpointer, planner=planner,
+                       embedder=embedder)
+
+
+def _print_turn(turn, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(turn.to_dict(), indent=2, default=str))
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(turn.answer, markup=False, highlight=False)
+    if turn.cited_review_ids:
+        console.print(f"[dim]cited: {', '.join(turn.cited_review_ids)}[/dim]")
+    tools = ", ".join(f"{c.name}({c.status}, {c.seconds:.2f}s)" for c in turn.tool_calls)
+    v = turn.verification
+    badge = "[green]verified[/green]" if v.ok else "[red]NOT verified[/red]"
+    console.print(f"[dim]tools: {tools or 'none'} | {badge} ({v.action}; "
+                  f"{len(v.checked_numbers)} numbers checked) | {turn.seconds:.2f}s[/dim]")
+
+
+def ask(question: Annotated[str, typer.Argument(help="The question.")], run: RunOpt,
+        data: DataOpt, user: Annotated[str, typer.Option("--user")], index: IndexOpt = None,
+        item: Annotated[str | None, typer.Option("--item")] = None, llm: LlmOpt = "local",
+        planner: PlannerOpt = None,
+        memory: Annotated[Path | None, typer.Option(help="SQLite conversation file.")] = None,
+        conversation: Annotated[str, typer.Option(help="Conversation id.")] = "cli",
+        as_json: Annotated[bool, typer.Option("--json", help="Print the Turn as JSON.")] = False,
+        ) -> None:
+    """Ask one question; prints the answer, the citations and the verification.
+
+    Run with: elixir-agent ask --run RUN --index IDX --data DIR --user U --item I "Why?"
+    """
+    agent = _agent(run, index, data, llm, planner, memory)
+    _print_turn(agent.ask(question, conversation_id=conversation, user_id=user, item_id=item),
+                as_json)
+
+
+def chat(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")],
+         index: IndexOpt = None, item: Annotated[str | None, typer.Option("--item")] = None,
+         llm: LlmOpt = "local", planner: PlannerOpt = None,
+         memory: Annotated[Path, typer.Option(help="SQLite conversation file.")] = _DEFAULT_MEMORY,
+         conversation: Annotated[str, typer.Option(help="Conversation id.")] = "chat") -> None:
+    """A terminal conversation; it resumes where `--conversation` left off. Ctrl-D ends it.
+
+    Run with: elixir-agent chat --run RUN --index IDX --data DIR --user U
+    """
+    agent = _agent(run, index, data, llm, planner, memory)
+    first = True
+    while True:
+        try:
+            question = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if not question:
+            continue
+        turn = agent.ask(question, conversation_id=conversation,
+                         user_id=user if first else None, item_id=item if first else None)
+        first = False
+        _print_turn(turn, as_json=False)
+
+
+def bench_agent(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt = "local",
+                planner: PlannerOpt = None,
+                n: Annotated[int, typer.Option(help="Questions (>= 50 for the report).")] = 50,
+                out: Annotated[Path | None, typer.Option(help="Write the JSON here.")] = None,
+                seed: int = 0) -> None:
+    """p50/p95 turn latency and the share of verified turns over generated questions.
+
+    Run with: elixir-agent bench agent --run RUN --index IDX --data DIR --n 50
+    """
+    from elixir_agent.agent.bench import generate_questions, run_bench
+    from elixir_agent.core_model.data.storage import load_prepared
+
+    start = time.perf_counter()
+    agent = _agent(run, index, data, llm, planner, None)
+    load_s = time.perf_counter() - start
+    dataset = load_prepared(data)
+    catalog_names = {i: n for i, n in zip(dataset.split("train").item_id,
+                                          dataset.split("train").item_name, strict=True)}
+    questions = generate_questions(dataset.split("test"), dataset.info.aspects, catalog_names,
+                                   n=n, seed=seed)
+    result = run_bench(agent, questions, llm=llm, load_s=load_s)
+    summary = {k: v for k, v in result.to_dict().items() if k != "turns"}
+    typer.echo(json.dumps(summary, indent=2))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("ask")(ask)
+    app.command("chat")(chat)
+    bench.command("agent")(bench_agent)
