@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from elixir_agent.agent import cli as agent_cli
+from elixir_agent.core_model import cli as core_cli
 from elixir_agent.core_model.data import cli as data_cli
 from elixir_agent.eval import cli as eval_cli
 
@@ -30,6 +31,7 @@ app.add_typer(bench, name="bench")
 
 # One line per layer; keep the order of the architecture (core -> retrieval -> agent -> ui).
 data_cli.register(app, bench)
+core_cli.register(app, bench)
 agent_cli.register(app, bench)
 eval_cli.register(app, bench)
 
