@@ -15,6 +15,7 @@ from elixir_agent.agent import cli as agent_cli
 from elixir_agent.core_model import cli as core_cli
 from elixir_agent.core_model.data import cli as data_cli
 from elixir_agent.eval import cli as eval_cli
+from elixir_agent.retrieval import cli as retrieval_cli
 
 app = typer.Typer(
     name="elixir-agent",
@@ -32,6 +33,7 @@ app.add_typer(bench, name="bench")
 # One line per layer; keep the order of the architecture (core -> retrieval -> agent -> ui).
 data_cli.register(app, bench)
 core_cli.register(app, bench)
+retrieval_cli.register(app, bench)
 agent_cli.register(app, bench)
 eval_cli.register(app, bench)
 

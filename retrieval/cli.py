@@ -1,0 +1,167 @@
+"""`elixir-agent index ...` and `elixir-agent bench retrieval`: build, query and measure the
+review index. Heavy imports (faiss, sentence-transformers) happen inside the commands.
+
+Run with: elixir-agent index --help
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_TEXTS = Path("../shared/data/ratebeer/reviews_store")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add the `index` group to the top-level app and `retrieval` to the bench group."""
+    index_app = typer.Typer(help="Build and query the FAISS index of review embeddings.",
+                            no_args_is_help=True)
+    index_app.command("build")(build)
+    index_app.command("search")(search)
+    app.add_typer(index_app, name="index")
+    bench.command("retrieval")(bench_retrieval)
+
+
+def build(
+    data: Annotated[Path, typer.Option(help="Prepared dataset directory (from `data prepare`).")],
+    out: Annotated[Path, typer.Option(help="Index directory to write (replaced if it is an index).")],
+    factory: Annotated[str, typer.Option(
+        help="FAISS index-factory string: Flat (exact, default), HNSW32, IVF4096,Flat, ...")] = "Flat",
+    embedder: Annotated[str | None, typer.Option(
+        help="sentence-transformers model name or local path; default: bundled all-MiniLM-L6-v2.",
+        show_default=False)] = None,
+    all_splits: Annotated[bool, typer.Option(
+        "--all-splits", help="Also index valid and test reviews (they then become evidence "
+        "for their own predictions: only for demos, never for evaluation).")] = False,
+    tuning: Annotated[str | None, typer.Option(
+        help="Search-time FAISS parameters, e.g. 'nprobe=64' or 'efSearch=128'.",
+        show_default=False)] = None,
+    batch_size: Annotated[int, typer.Option(help="Texts per embedding batch.")] = 64,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, mps; default: automatic.",
+                                               show_default=False)] = None,
+) -> None:
+    """Embed a prepared dataset's reviews and write a searchable index directory.
+
+    Run with: elixir-agent index build --data /tmp/rb --out /tmp/rb-index
+    """
+    from rich.console import Console
+
+    from elixir_agent.core_model.data.storage import load_prepared
+    from elixir_agent.retrieval import Embedder, ReviewIndex
+
+    console = Console(stderr=True)
+    dataset = load_prepared(data)
+    splits = ("train", "valid", "test") if all_splits else ("train",)
+    model = Embedder(embedder, device=device, batch_size=batch_size)
+    console.print(f"embedder {model.name} ({model.dimension}-d on {model.device})")
+    index = ReviewIndex.build(dataset, model, factory=factory, splits=splits, progress=True,
+                              tuning=tuning)
+    index.save(out)
+    console.print(f"[green]wrote[/green] {out}: {len(index)} reviews from {', '.join(splits)}, "
+                  f"factory {factory} {index.manifest['tuning']}".rstrip())
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="Text to search for.")],
+    index: Annotated[Path, typer.Option("--index", help="Index directory (from `index build`).")],
+    k: Annotated[int, typer.Option("-k", "--k", help="Number of reviews to return.")] = 5,
+    item: Annotated[list[str] | None, typer.Option(
+        help="Only reviews of this item id (repeat for several).", show_default=False)] = None,
+    user: Annotated[list[str] | None, typer.Option(
+        help="Only reviews by this user id (repeat for several).", show_default=False)] = None,
+    min_rating: Annotated[float | None, typer.Option(help="Lowest overall rating (1-5).",
+                                                     show_default=False)] = None,
+    max_rating: Annotated[float | None, typer.Option(help="Highest overall rating (1-5).",
+                                                     show_default=False)] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        help="Review id never to return (repeat for several).", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON lines.")] = False,
+) -> None:
+    """Find the reviews closest in meaning to a text, optionally filtered.
+
+    Run with: elixir-agent index search --index /tmp/rb-index "roasty stout with coffee" -k 5
+    """
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from elixir_agent.retrieval import ReviewIndex
+
+    review_index = ReviewIndex.load(index)
+    hits = review_index.search(query, k, items=item or None, users=user or None,
+                               min_rating=min_rating, max_rating=max_rating,
+                               exclude_ids=exclude or None)
+    if as_json:
+        for hit in hits:
+            typer.echo(json.dumps(asdict(hit)))
+        return
+    if not hits:
+        typer.echo("no review passes these filters")
+        return
+    table = Table(title=f"{len(hits)} of {len(review_index)} reviews closest to {query!r}")
+    for column in ("score", "review", "user", "item", "rating", "text"):
+        table.add_column(column, overflow="fold")
+    for hit in hits:
+        item_label = f"{hit.item_name} ({hit.item_id})" if hit.item_name else hit.item_id
+        text = hit.text if len(hit.text) <= 200 else hit.text[:197] + "..."
+        table.add_row(f"{hit.score:.3f}", hit.review_id, hit.user_id, item_label,
+                      f"{hit.rating:.2f}", text)
+    Console().print(table)
+
+
+def bench_retrieval(
+    out: Annotated[Path, typer.Option(help="Report directory (retrieval.json, retrieval.md).")],
+    sizes: Annotated[str, typer.Option(help="Comma-separated corpus sizes.")] = "100000,1000000",
+    queries: Annotated[int, typer.Option(help="Queries for recall@10 and batch timings.")] = 1000,
+    texts: Annotated[Path, typer.Option(
+        help="Real review texts for encoding throughput: a RateBeer CSV directory or a "
+        "prepared dataset directory.")] = DEFAULT_TEXTS,
+    n_texts: Annotated[int, typer.Option(help="How many texts to encode.")] = 2000,
+    encoding: Annotated[bool, typer.Option(help="Measure encoding throughput.")] = True,
+) -> None:
+    """Compare FAISS Flat, HNSW and IVF (build time, memory, recall@10, latency) and the
+    embedder's throughput; writes JSON and a Markdown table.
+
+    Run with: elixir-agent bench retrieval --out runs/bench --sizes 100000,1000000
+    """
+    from rich.console import Console
+
+    from elixir_agent.retrieval import Embedder
+    from elixir_agent.retrieval.bench import BenchConfig, run_benchmark
+
+    console = Console(stderr=True)
+    try:
+        size_list = tuple(int(s.replace("_", "")) for s in sizes.split(",") if s.strip())
+    except ValueError as error:
+        raise typer.BadParameter(f"--sizes must be integers like 100000,1000000: {sizes!r}") from error
+    if not size_list or min(size_list) < 1000:
+        raise typer.BadParameter(f"--sizes needs sizes of at least 1000, got {sizes!r}")
+    review_texts: list[str] = []
+    if encoding:
+        if texts.exists():
+            review_texts = _load_texts(texts, n_texts)
+        else:
+            console.print(f"[yellow]{texts} not found: skipping encoding throughput[/yellow]")
+    config = BenchConfig(sizes=size_list, n_queries=queries, n_texts=n_texts)
+    report = run_benchmark(out, config, texts=review_texts, embedder_factory=Embedder)
+    console.print((out / "retrieval.md").read_text())
+    console.print(f"[green]wrote[/green] {out / 'retrieval.json'} and {out / 'retrieval.md'}")
+    if not report["target"]["met_by"] and max(size_list) >= 1_000_000:
+        console.print("[yellow]no factory met the 1M target on this machine[/yellow]")
+
+
+def _load_texts(path: Path, limit: int) -> list[str]:
+    """Review texts from a prepared dataset, or from raw RateBeer CSVs through the loader."""
+    if (path / "dataset.json").exists():
+        from elixir_agent.core_model.data.storage import load_prepared
+
+        frame = load_prepared(path).split("train")
+        return frame["text"].head(limit).tolist()
+    from elixir_agent.core_model.data.loaders import load_reviews
+
+    loaded = load_reviews("ratebeer", path, on_error="skip")
+    return [r.text for r in loaded.reviews if r.text and r.text.strip()][:limit]
