@@ -1,0 +1,113 @@
+"""The chat adapter: one agent turn becomes chat messages (tool steps, then the answer).
+
+Each browser session holds a `Session` in `gr.State` (server-side, one per session), so two
+people never share a conversation id, a transcript or an evidence panel. The agent's memory
+is keyed by that conversation id; "new conversation" just draws a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gradio as gr
+
+from elixir_agent.agent.turn import ToolCallRecord, Turn
+from elixir_agent.tools.catalog import Catalog
+from elixir_agent.ui.evidence import EvidenceView
+
+__all__ = ["BACKEND_ERRORS", "Session", "check_ids", "notice_message", "pending_message", "step_message",
+           "stream_answer", "turn_messages"]
+
+_RESULT_CHARS = 600  # a tool step shows the start of the result text the LLM read
+_STREAM_CHUNKS = 8  # the answer appears in this many steps
+
+
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the LLM backend is not reachable", from whichever clients exist."""
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for module, name in (("httpx", "TransportError"), ("openai", "APIConnectionError"),
+                         ("anthropic", "APIConnectionError"), ("ollama", "ResponseError")):
+        try:
+            errors.append(getattr(__import__(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+BACKEND_ERRORS = _backend_errors()
+
+
+@dataclass(frozen=True)
+class Session:
+    """One browser session's state; frozen, so each handler returns a new one."""
+
+    conversation_id: str = ""
+    messages: tuple[Any, ...] = ()  # gr.ChatMessage, user and assistant
+    sent_user: str | None = None  # the picker values the agent was last told about
+    sent_item: str | None = None
+    evidence: EvidenceView = field(default_factory=EvidenceView)
+
+    @classmethod
+    def new(cls) -> Session:
+        return cls(conversation_id=uuid.uuid4().hex)
+
+    def ensure_id(self) -> Session:
+        return self if self.conversation_id else replace(self, conversation_id=uuid.uuid4().hex)
+
+
+def check_ids(catalog: Catalog, known_user, known_item, user: str | None,
+              item: str | None) -> str | None:
+    """A message for the person when a picked or typed id is unknown, else None.
+
+    `known_user` / `known_item` are the recommender's own checks: the catalog holds only
+    users and items with training reviews.
+    """
+    problems = []
+    if user and not (catalog.resolve_user(user) or known_user(user)):
+        close = ", ".join(f"`{m.id}` ({m.name})" for m in catalog.suggest_users(user, 3))
+        problems.append(f"Unknown user `{user}`." + (f" Did you mean {close}?" if close else ""))
+    if item and not (catalog.resolve_item(item) or known_item(item)):
+        close = ", ".join(f"`{m.id}` ({m.name})" for m in catalog.suggest_items(item, 3))
+        problems.append(f"Unknown item `{item}`." + (f" Did you mean {close}?" if close else ""))
+    return " ".join(problems) or None
+
+
+def step_message(call: ToolCallRecord, index: int) -> dict[str, Any]:
+    """A collapsible assistant message for one tool call: arguments, result summary, time."""
+    args = json.dumps(call.args, ensure_ascii=False, sort_keys=True)
+    result = call.content if len(call.content) <= _RESULT_CHARS else call.content[:_RESULT_CHARS] + " …"
+    failed = call.status != "success"
+    title = f"{'⚠️' if failed else '🔧'} {call.name}" + (" (error)" if failed else "")
+    body = f"**arguments** `{args}`\n\n**result**\n```text\n{result}\n```"
+    return gr.ChatMessage(role="assistant", content=body, metadata={
+        "title": title, "id": f"step-{index}", "status": "done",
+        "duration": round(call.seconds, 3)})
+
+
+def turn_messages(turn: Turn) -> list[Any]:
+    """The tool steps of a turn followed by its answer."""
+    steps = [step_message(call, n) for n, call in enumerate(turn.tool_calls)]
+    return [*steps, gr.ChatMessage(role="assistant", content=turn.answer)]
+
+
+def stream_answer(answer: str) -> Iterator[str]:
+    """Growing prefixes of the answer, cut at word boundaries, ending with the whole text."""
+    words = answer.split(" ")
+    size = max(1, len(words) // _STREAM_CHUNKS)
+    for end in range(size, len(words), size):
+        yield " ".join(words[:end])
+    yield answer
+
+
+def pending_message(text: str = "Looking it up…") -> Any:
+    return gr.ChatMessage(role="assistant", content="", metadata={
+        "title": text, "id": "pending", "status": "pending"})
+
+
+def notice_message(text: str) -> Any:
+    """An assistant message that is a notice from the app, not from the agent."""
+    return gr.ChatMessage(role="assistant", content=f"ℹ️ {text}")
