@@ -10,10 +10,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from elixir_agent.tools.aspects import match_aspect
-from elixir_agent.tools.context import ToolContext
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel
+
+from elixir_agent.tools.aspects import match_aspect
+from elixir_agent.tools.context import ToolContext
 
 REVIEW_FENCE = "<<<REVIEW"
 REVIEW_FENCE_END = "REVIEW>>>"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field
+
 from elixir_agent.tools._common import (
     cold_note,
     make_tool,
@@ -16,8 +19,6 @@ from elixir_agent.tools._common import (
     score,
 )
 from elixir_agent.tools.context import ToolContext
-from langchain_core.tools import BaseTool
-from pydantic import BaseModel, Field
 
 NAME = "aspect_ratings"
 DESCRIPTION = (

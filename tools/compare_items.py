@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from langchain_core.tools import BaseTool, ToolException
+from pydantic import BaseModel, Field
+
 from elixir_agent.tools._common import (
     make_tool,
     predict,
@@ -14,8 +17,6 @@ from elixir_agent.tools._common import (
     score,
 )
 from elixir_agent.tools.context import ToolContext
-from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, Field
 
 NAME = "compare_items"
 DESCRIPTION = (

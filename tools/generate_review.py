@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from elixir_agent.tools._common import fence, make_tool, predict, r4, resolve_item, resolve_user, score
-from elixir_agent.tools.context import ToolContext
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
+
+from elixir_agent.tools._common import fence, make_tool, predict, r4, resolve_item, resolve_user, score
+from elixir_agent.tools.context import ToolContext
 
 NAME = "generate_review"
 DESCRIPTION = (

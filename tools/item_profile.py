@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from elixir_agent.tools._common import make_tool, resolve_item, score
-from elixir_agent.tools.context import ToolContext
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
+
+from elixir_agent.tools._common import make_tool, resolve_item, score
+from elixir_agent.tools.context import ToolContext
 
 NAME = "item_profile"
 DESCRIPTION = (

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 
+from langchain_core.tools import BaseTool
+
 from elixir_agent.tools import (
     aspect_ratings,
     compare_items,
@@ -27,7 +29,6 @@ from elixir_agent.tools import (
     user_profile,
 )
 from elixir_agent.tools.context import ToolContext
-from langchain_core.tools import BaseTool
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "ToolFactory", "available", "load_tools"]
 

@@ -1,6 +1,6 @@
 import pytest
-from elixir_agent.agent import build_agent
 
+from elixir_agent.agent import build_agent
 from tests.helpers.agent_fakes import BagOfWordsEmbedder
 from tests.helpers.agent_world import build_world
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+
 from elixir_agent.agent import sqlite_checkpointer
 
 LOCAL = pytest.param("local", marks=[

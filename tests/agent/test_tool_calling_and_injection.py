@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+from langchain_core.messages import AIMessage, ToolMessage
+
 from elixir_agent.agent import build_agent
 from elixir_agent.tools._common import REVIEW_FENCE, REVIEW_FENCE_END
 from elixir_agent.tools.registry import BUILTIN
-from langchain_core.messages import AIMessage, ToolMessage
-
 from tests.helpers.agent_fakes import FakeReviewIndex
 from tests.helpers.fake_chat import ScriptedChatModel, ScriptedWriter
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.data.synthetic import write_synthetic
 from elixir_agent.tools.catalog import Catalog
 from elixir_agent.tools.context import ToolContext
-
 from tests.helpers.agent_fakes import FakeRecommender, FakeReviewIndex
 
 

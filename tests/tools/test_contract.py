@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from elixir_agent.tools.registry import available, load_tools
 from langchain_core.messages import ToolMessage
+
+from elixir_agent.tools.registry import available, load_tools
 
 NAMES = sorted(available())
 
