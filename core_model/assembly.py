@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+
 from elixir_agent.core_model.backbone import apply_finetune, pretrained_backbone, random_backbone
 from elixir_agent.core_model.checkpoint import RunArtifacts
 from elixir_agent.core_model.config import ModelConfig, TrainConfig

@@ -30,14 +30,14 @@ from elixir_agent.core_model.text_metrics import meteor_available, text_scores
 from elixir_agent.core_model.tokenizer import normalize_text
 from elixir_agent.core_model.train import train
 
-DEFAULT_BUDGET_S = {"tiny": 20.0, "cpu": 1200.0, "gpu": 3600.0}
+DEFAULT_BUDGET_S = {"tiny": 20.0, "cpu": 1450.0, "gpu": 3600.0}
 
 
 @dataclass
 class BenchOptions:
     preset: str = "cpu"
     time_budget_s: float | None = None  # main ELIXIR run; None = the preset's default
-    ablation_budget_fraction: float = 0.25  # each ablation (and its reference) gets this share
+    ablation_budget_fraction: float = 0.2  # each ablation (and its reference) gets this share
     ablations: bool = True
     eval_pairs: int = 600  # test pairs scored for text
     latency_runs: int = 15

@@ -29,6 +29,9 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+from safetensors.torch import load_file, save_file
+from transformers.utils import logging as hf_logging
+
 from elixir_agent.core_model.backbone import (
     base_model,
     pretrained_backbone,
@@ -36,8 +39,6 @@ from elixir_agent.core_model.backbone import (
 from elixir_agent.core_model.config import ModelConfig, TrainConfig, config_from_json, config_to_json
 from elixir_agent.core_model.encoding import IdMap
 from elixir_agent.core_model.model import Elixir
-from safetensors.torch import load_file, save_file
-from transformers.utils import logging as hf_logging
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "elixir.safetensors"

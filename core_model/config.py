@@ -27,6 +27,7 @@ class ModelConfig:
     d: int = 256  # width of user/item/aspect vectors (paper: 256)
     dropout: float = 0.1  # in the per-aspect MLPs and the rating heads (paper: 0.1)
     init_range: float = 0.1  # embeddings start uniform in [-0.1, 0.1] as in the paper
+    embed_l2: float = 0.0  # L2 on the looked-up embeddings and biases (shrinks rare ids)
     use_aspects: bool = True  # ablation: False drops the aspect vectors from the prompts
     use_attention: bool = True  # ablation: False replaces attention by a plain mean
     # Text part. `text=False` builds a rating-only model (no backbone, no tokenizer).
@@ -111,7 +112,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                       backbone_config="mini", vocab_size=2000, max_words=64,
                       max_target_tokens=80),
         # One thread: with other processes on two cores, a second thread mostly waits.
-        "train": dict(rating_epochs=25, text_epochs=6, batch_size=64, text_batch_size=32,
+        "train": dict(rating_epochs=25, text_epochs=3, batch_size=64, text_batch_size=32,
                       text_lr=2e-3, time_budget_s=1500.0, checkpoint_every=200,
                       warmup_steps=100, threads=1),
     },

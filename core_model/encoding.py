@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+
 from elixir_agent.core_model.data.storage import aspect_column
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+
 from elixir_agent.core_model.encoding import RatingTensors, pad_labels
 from elixir_agent.core_model.model import Elixir
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+
 from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
 from elixir_agent.core_model.model import Elixir
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
 from elixir_agent.core_model.config import ModelConfig
 from elixir_agent.core_model.prompt_generator import build_prompt_generator
 
@@ -147,6 +148,12 @@ class Elixir(nn.Module):
 
             self.generator = build_prompt_generator(cfg, backbone_width(backbone))
 
+    def _l2(self, users, items) -> torch.Tensor:
+        r = self.rating
+        vectors = r.user_emb(users).pow(2).sum(-1) + r.item_emb(items).pow(2).sum(-1)
+        biases = r.user_bias(users)[:, 0].pow(2) + r.item_bias(items)[:, 0].pow(2)
+        return (vectors + biases).mean()
+
     def prompts(self, vectors: torch.Tensor) -> torch.Tensor:
         if not self.cfg.use_aspects:  # ablation: only the two global vectors carry signal
             vectors = torch.cat([vectors[:, :2], torch.zeros_like(vectors[:, 2:])], dim=1)
@@ -164,6 +171,8 @@ class Elixir(nn.Module):
         losses = []
         if target is not None and not freeze_ratings:
             out.rating_loss = rating_loss(rating, aspect, target, aspect_target, aspect_mask)
+            if self.cfg.embed_l2 > 0:
+                out.rating_loss = out.rating_loss + self.cfg.embed_l2 * self._l2(users, items)
             losses.append(out.rating_loss)
         if labels is not None:
             if self.backbone is None:

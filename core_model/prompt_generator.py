@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+
 from elixir_agent.core_model.config import ModelConfig
 
 

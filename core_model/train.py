@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from elixir_agent.core_model.assembly import TrainingSetup, build_setup, count_params
 from elixir_agent.core_model.checkpoint import (
     CONFIG_FILE,

@@ -2,12 +2,12 @@
 
 import pytest
 import torch
+from safetensors.torch import load_file
+
 from elixir_agent.core_model.backbone import random_backbone
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.tokenizer import normalize_text, train_sentencepiece
-from safetensors.torch import load_file
-
 from tests.helpers.tiny_run import train_tiny
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from elixir_agent.core_model.config import ModelConfig, build_configs
 from elixir_agent.core_model.model import Elixir, rating_loss
 from elixir_agent.core_model.prompt_generator import (

@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
+
 from elixir_agent.core_model.data.storage import aspect_column, load_prepared
 from elixir_agent.core_model.data.synthetic import write_synthetic
 from elixir_agent.core_model.inference import ElixirRecommender
-
 from tests.helpers.tiny_run import train_tiny
 
 

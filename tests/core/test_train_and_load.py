@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+
 from elixir_agent.core_model import train as train_module
 from elixir_agent.core_model.checkpoint import RunDirError, load_model, read_artifacts, save_run
 from elixir_agent.core_model.inference import (
@@ -13,7 +14,6 @@ from elixir_agent.core_model.inference import (
     UnknownIdError,
     load_recommender,
 )
-
 from tests.helpers.tiny_run import train_tiny
 
 

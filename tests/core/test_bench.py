@@ -1,0 +1,57 @@
+"""Benchmark parts: baselines, text metrics, and one end-to-end run on synthetic data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from elixir_agent.core_model.baselines import (
+    RatingData,
+    ReviewRetriever,
+    bias_model,
+    global_mean,
+)
+from elixir_agent.core_model.bench import BenchOptions, run_bench
+from elixir_agent.core_model.text_metrics import text_scores
+
+
+def test_bias_model_recovers_user_and_item_offsets():
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 20, 2000), rng.integers(0, 10, 2000)
+    bu, bi = rng.normal(0, 0.5, 20), rng.normal(0, 0.5, 10)
+    data = RatingData(users, items, 3 + bu[users] + bi[items] + rng.normal(0, 0.1, 2000))
+    predict = bias_model(data, data, 20, 10)
+    mean = global_mean(data, data, 20, 10)
+    err = np.sqrt(np.mean((predict(users, items) - data.target) ** 2))
+    assert err < 0.15 < np.sqrt(np.mean((mean(users, items) - data.target) ** 2))
+
+
+def test_text_scores_on_hand_checked_cases():
+    same = text_scores(["the beer pours a dark brown"], ["the beer pours a dark brown"])
+    assert same["bleu4"] == pytest.approx(100) and same["rougeL"] == pytest.approx(100)
+    disjoint = text_scores(["alpha beta gamma delta"], ["one two three four"])
+    assert disjoint["bleu4"] == pytest.approx(0) and disjoint["rouge1"] == pytest.approx(0)
+    # ROUGE-1 F1 by hand: 2 of 4 words shared each way -> P = R = 0.5 -> F1 = 50.
+    half = text_scores(["dark beer good head"], ["dark beer bad taste"])
+    assert half["rouge1"] == pytest.approx(50)
+
+
+def test_retrieval_baselines_pick_from_the_same_item():
+    retriever = ReviewRetriever(
+        ["a", "b", "c", "a"], ["x", "x", "x", "y"],
+        ["hoppy bitter pine", "sweet malty caramel", "sweet caramel malty toffee",
+         "hoppy bitter citrus"])
+    assert retriever.most_similar_to_user("a", "x") == "hoppy bitter pine"
+    assert retriever.central("x") in {"sweet malty caramel", "sweet caramel malty toffee"}
+
+
+@pytest.mark.slow
+def test_bench_core_end_to_end(tiny_data, tmp_path):
+    options = BenchOptions(preset="tiny", time_budget_s=4, eval_pairs=16, latency_runs=2,
+                           latency_tokens=8, threads=1, progress=False)
+    report = run_bench(tiny_data, tmp_path / "report", options)
+    saved = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert set(saved["ratings"]) == {"global mean", "user+item bias", "biased MF", "ELIXIR"}
+    assert set(saved["ablations"]) == {"ELIXIR (same budget)", "no aspects", "no attention"}
+    assert saved["targets"]["generator_at_most_5pct_of_paper"] in (True, False)
+    assert "## Ratings" in report.markdown and (tmp_path / "report" / "report.md").exists()
