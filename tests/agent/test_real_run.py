@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.slow  # trains the tiny run (about 10 s) and loads torch
-
 from elixir_agent.agent import build_agent, sqlite_checkpointer
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.tools import Catalog, ToolContext, load_tools
 from tests.helpers.agent_fakes import BagOfWordsEmbedder
 from tests.helpers.fake_embedder import FakeEmbedder
 from tests.helpers.tiny_run import tiny_data, tiny_run  # noqa: F401  (session fixtures)
+
+pytestmark = pytest.mark.slow  # trains the tiny run (about 10 s) and loads torch
 
 
 @pytest.fixture(scope="module")
