@@ -84,7 +84,6 @@ class TrainConfig:
     rating_time_fraction: float = 0.15  # share of the budget the rating phase may use
     max_rating_steps: int | None = None  # hard caps, mainly for tests
     max_text_steps: int | None = None
-    eval_text_samples: int = 0  # >0: also score greedy generations (BLEU) on this many
     checkpoint_every: int = 200  # steps between atomic checkpoints (resume loses at most this)
     device: str = "auto"  # auto = cuda when available
     threads: int | None = None  # CPU threads; 1 avoids contention on a busy 2-core machine

@@ -129,9 +129,12 @@ def _run_phase(setup: TrainingSetup, state: PhaseState, out_dir: Path) -> None:
             task = bars.start(f"{state.phase} epoch {state.epoch + 1}/{epochs}", n_batches,
                               done=state.batch)
             stopped = _run_epoch(setup, state, optimizer, schedule, bars, task, started, out_dir)
+            if stopped and state.batch == 0:
+                break
+            # A limit hit mid-epoch still validates the partial epoch: it has the most training.
+            _end_epoch(setup, state, started, out_dir, optimizer)
             if stopped:
                 break
-            _end_epoch(setup, state, started, out_dir, optimizer)
             if state.bad_epochs >= cfg.patience:
                 break
     if setup.best_state is not None:  # keep the best epoch, not the last one
