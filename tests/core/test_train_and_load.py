@@ -126,3 +126,21 @@ def test_resume_continues_an_interrupted_run(tiny_data, tmp_path, monkeypatch):
     assert steps(summary) == steps(reference)
     assert read_artifacts(run).users.ids == read_artifacts(tmp_path / "ref").users.ids
     assert torch.isfinite(torch.tensor(summary["valid"]["rmse"]))
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(schedule="joint"),
+    dict(generator="paper"),
+    dict(use_aspects=False, use_attention=False),
+], ids=["joint", "paper-generator", "ablations"])
+def test_other_schedules_and_designs_train_and_load(tiny_data, tmp_path, overrides):
+    summary = train_tiny(tiny_data, tmp_path / "run", rating_epochs=1, max_text_steps=3,
+                         **overrides)
+    phases = {h["phase"] for h in summary["history"]}
+    assert phases == ({"joint"} if overrides.get("schedule") == "joint" else {"rating", "text"})
+    rec = ElixirRecommender.from_run(tmp_path / "run")
+    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
+    assert isinstance(rec.explain(user, item, max_new_tokens=4), str)
+    if overrides.get("use_attention") is False:
+        weights = rec.predict(user, item).user_importance.values()
+        assert all(w == pytest.approx(1 / len(rec.aspects)) for w in weights)
