@@ -16,6 +16,7 @@ from elixir_agent.core_model import cli as core_cli
 from elixir_agent.core_model.data import cli as data_cli
 from elixir_agent.eval import cli as eval_cli
 from elixir_agent.retrieval import cli as retrieval_cli
+from elixir_agent.ui import cli as ui_cli
 
 app = typer.Typer(
     name="elixir-agent",
@@ -34,6 +35,7 @@ app.add_typer(bench, name="bench")
 data_cli.register(app, bench)
 core_cli.register(app, bench)
 retrieval_cli.register(app, bench)
+ui_cli.register(app, bench)
 agent_cli.register(app, bench)
 eval_cli.register(app, bench)
 

