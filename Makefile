@@ -46,9 +46,10 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 
+# Offline demo: dataset, a small core trained in ~6 min, the review index, then the app.
+# Real data: make demo DATA=../shared/data/ratebeer/reviews_store FORMAT=ratebeer
 demo: install
-	$(BIN)/elixir-agent data synth --out runs/demo/data --overwrite
-	$(BIN)/elixir-agent data stats runs/demo/data
+	$(BIN)/elixir-agent demo $(if $(DATA),--data "$(DATA)" --format "$(FORMAT)") $(DEMO_ARGS)
 
 clean:
 	rm -rf runs build *.egg-info .pytest_cache
