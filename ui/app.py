@@ -36,7 +36,9 @@ from elixir_agent.ui.evidence import (
 
 __all__ = ["APP_CSS", "QUICK_QUESTIONS", "create_app", "launch_app"]
 
-QUICK_QUESTIONS = ("Would I like it?", "Why?", "Which aspects matter most to me?",
+# "Which aspects matter to me?" would fit better, but the routed planner reads it as a
+# stated preference and calls no tool (reported); this wording reaches aspect_ratings.
+QUICK_QUESTIONS = ("Would I like it?", "Why?", "How does it do on each aspect?",
                    "Show similar reviews", "Recommend something else")
 
 APP_CSS = """

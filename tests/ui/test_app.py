@@ -126,3 +126,13 @@ def test_compare_tab_is_blind_until_the_vote(served, ui_world):
     shown = client.predict(0, False, api_name="/compare")
     assert "Agent" in shown[0] and "Core-only" in shown[3]
     assert "BLEU-1 vs real review" in shown[2] and "grounded claims" in shown[2]
+
+
+def test_every_quick_question_reaches_a_tool(ui_world):
+    from elixir_agent.ui import QUICK_QUESTIONS
+
+    agent = build_agent(ui_world.context, llm="none", embedder=ui_world.embedder)
+    pair = ui_world.pairs[0]
+    for n, question in enumerate(QUICK_QUESTIONS):
+        turn = agent.ask(question, conversation_id=f"quick-{n}", user_id=pair.user_id, item_id=pair.item_id)
+        assert any(c.status == "success" for c in turn.tool_calls), (question, turn.answer)
