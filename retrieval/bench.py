@@ -15,7 +15,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -103,12 +103,14 @@ def run_benchmark(out_dir: str | Path, config: BenchConfig, *, texts: Sequence[s
     report = _write(out_dir, config, rows, encoding)
     with _progress_bar(progress) as bar:
         for size in config.sizes:
-            rows.extend(_bench_size(size, config, bar))
-            report = _write(out_dir, config, rows, encoding)
+            for row in _bench_size(size, config, bar):
+                rows.append(row)
+                report = _write(out_dir, config, rows, encoding)
     return report
 
 
-def _bench_size(size: int, config: BenchConfig, bar) -> list[Row]:
+def _bench_size(size: int, config: BenchConfig, bar) -> Iterator[Row]:
+    """Yield one row per (factory, search setting) as soon as it is measured."""
     task = bar.add_task(f"{size:,} vectors: generating", total=None)
     data, _ = clustered_vectors(size + config.n_queries, config.dimension, config.seed)
     base, queries = data[:size], data[size:]
@@ -124,18 +126,16 @@ def _bench_size(size: int, config: BenchConfig, bar) -> list[Row]:
         (f"IVF{nlist},Flat", [f"nprobe={p}" for p in config.nprobe]),
         (f"HNSW{config.hnsw_m}", [f"efSearch={e}" for e in config.ef_search]),
     ]
-    rows = []
     for factory, settings in plans:
         bar.update(task, description=f"{size:,} vectors: building {factory}")
         index, build_s, memory_mb = _build(factory, base, bar)
         for params in settings:
             bar.update(task, description=f"{size:,} vectors: {factory} {params}".rstrip())
             faiss_ops.apply_tuning(index, params)
-            rows.append(_measure(index, size, factory, params, build_s, memory_mb, queries,
-                                 truth, config))
+            yield _measure(index, size, factory, params, build_s, memory_mb, queries, truth,
+                           config)
         del index
     bar.remove_task(task)
-    return rows
 
 
 def _build(factory: str, base: np.ndarray, bar) -> tuple[faiss.Index, float, float]:
@@ -173,9 +173,10 @@ def _measure(index, size, factory, params, build_s, memory_mb, queries, truth,
     finally:
         faiss.omp_set_num_threads(threads)
     batches = []
-    for begin in range(0, len(queries) - config.batch_size + 1, config.batch_size):
+    batch = min(config.batch_size, len(queries))
+    for begin in range(0, len(queries) - batch + 1, batch):
         start = time.perf_counter()
-        index.search(queries[begin:begin + config.batch_size], K)
+        index.search(queries[begin:begin + batch], K)
         batches.append((time.perf_counter() - start) * 1000)
         if factory == "Flat" and len(batches) >= 3:
             break
@@ -185,7 +186,7 @@ def _measure(index, size, factory, params, build_s, memory_mb, queries, truth,
                single_p95_ms=round(float(np.percentile(single, 95)), 3),
                batch_p50_ms=round(float(np.percentile(batches, 50)), 2),
                batch_p95_ms=round(float(np.percentile(batches, 95)), 2),
-               batch_qps=round(config.batch_size / (float(np.median(batches)) / 1000), 1))
+               batch_qps=round(batch / (float(np.median(batches)) / 1000), 1))
 
 
 def _bench_encoding(texts: Sequence[str], embedder_factory, config: BenchConfig) -> dict:

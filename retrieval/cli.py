@@ -116,7 +116,7 @@ def search(
 def bench_retrieval(
     out: Annotated[Path, typer.Option(help="Report directory (retrieval.json, retrieval.md).")],
     sizes: Annotated[str, typer.Option(help="Comma-separated corpus sizes.")] = "100000,1000000",
-    queries: Annotated[int, typer.Option(help="Queries for recall@10 and batch timings.")] = 1000,
+    queries: Annotated[int, typer.Option(min=1, help="Queries for recall@10 and batch timings.")] = 1000,
     texts: Annotated[Path, typer.Option(
         help="Real review texts for encoding throughput: a RateBeer CSV directory or a "
         "prepared dataset directory.")] = DEFAULT_TEXTS,
