@@ -83,7 +83,8 @@ _CUES: list[tuple[str, re.Pattern]] = [
                              r"drink|visit)|\btop \d+\b", re.IGNORECASE)),
     ("reviews", re.compile(r"\breviews?\b(?! (?:i|I) would)|\bquote|\bwhat do (?:other )?"
                            r"people say", re.IGNORECASE)),
-    ("explain", re.compile(r"^\s*why\b", re.IGNORECASE)),
+    # "Would I like it, and why?" is an explanation, not a bare rating: "why" anywhere wins.
+    ("explain", re.compile(r"\bwhy\b|\bexplain|\bwhat makes\b|\breasons?\b", re.IGNORECASE)),
 ]
 
 
