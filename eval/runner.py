@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from elixir_agent.eval.explainers import Explainer
 from elixir_agent.eval.features import FeatureLexicon
 from elixir_agent.eval.metrics import Encoder

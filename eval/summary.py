@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+
 from elixir_agent.eval.features import FeatureLexicon
 from elixir_agent.eval.metrics import (
     Encoder,

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from elixir_agent.core_model.data.records import DatasetInfo, Review, is_missing
 
 SPLITS = ("train", "valid", "test")

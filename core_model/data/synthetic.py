@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from elixir_agent.core_model.data.prepare import split_reviews
 from elixir_agent.core_model.data.records import AspectScale, DatasetInfo, Review
 from elixir_agent.core_model.data.storage import write_prepared

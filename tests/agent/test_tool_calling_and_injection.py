@@ -73,7 +73,7 @@ def test_tool_errors_reach_the_model_with_close_matches(world, pair):
 
 @pytest.fixture
 def injected(world, pair):
-    user, item = pair
+    _, item = pair
     row = world.train[world.train.item_id == item].iloc[0].copy()
     row["review_id"], row["text"], row["rating"] = "evil-1", INJECTION, 5.0
     frame = pd.concat([world.train, row.to_frame().T], ignore_index=True)

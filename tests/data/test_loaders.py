@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
 from elixir_agent.core_model.data.loaders import (
     FORMATS,
     ColumnMapping,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from elixir_agent.core_model.data.prepare import (
     EmptyDatasetError,
     iterated_kcore,
@@ -13,8 +16,6 @@ from elixir_agent.core_model.data.prepare import (
     truncate_words,
 )
 from elixir_agent.core_model.data.records import AspectScale, LoadResult, Review
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ASPECTS = ["taste", "aroma"]
 

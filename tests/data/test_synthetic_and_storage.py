@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from elixir_agent.core_model.data.storage import load_prepared, write_prepared
 from elixir_agent.core_model.data.synthetic import ASPECTS, write_synthetic
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from elixir_agent.eval.features import FeatureLexicon, split_sentences
 from elixir_agent.eval.metrics import (
     bleu,

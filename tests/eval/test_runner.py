@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+
 from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer, Explanation, GroundingCounts
 from elixir_agent.eval.runner import evaluate, load_records, run_pairs, select_pairs
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import typer
+
 from elixir_agent.eval.cli import register
 from elixir_agent.eval.judge import PairwiseJudge
 from elixir_agent.eval.scenario import bundled_scenarios, load_scenarios, run_scenarios
