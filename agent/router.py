@@ -73,6 +73,10 @@ INTENTS = list(EXEMPLARS)
 
 # Cues decide before the embeddings; they are ordered, the first match wins.
 _CUES: list[tuple[str, re.Pattern]] = [
+    # A question about what matters ("Which aspects matter to me?") asks for the aspect
+    # breakdown with importance; only a statement ("taste matters most to me") is a preference.
+    ("aspects", re.compile(r"^\s*(?:which|what|how much)\b.*\b(?:aspects?|matters?|important)\b",
+                           re.IGNORECASE)),
     ("preference", re.compile(
         r"\bi (?:really |mostly |mainly )?(?:care|value|prefer|like|love|hate|want)\b.*"
         r"\b(?:more|most|less|than|about)\b|\b(?:matters?|important) (?:most |a lot )?to me\b|"

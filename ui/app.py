@@ -36,9 +36,7 @@ from elixir_agent.ui.evidence import (
 
 __all__ = ["APP_CSS", "QUICK_QUESTIONS", "create_app", "launch_app"]
 
-# "Which aspects matter to me?" would fit better, but the routed planner reads it as a
-# stated preference and calls no tool (reported); this wording reaches aspect_ratings.
-QUICK_QUESTIONS = ("Would I like it?", "Why?", "How does it do on each aspect?",
+QUICK_QUESTIONS = ("Would I like it?", "Why?", "Which aspects matter to me?",
                    "Show similar reviews", "Recommend something else")
 
 APP_CSS = """
