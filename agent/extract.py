@@ -30,6 +30,9 @@ _K = re.compile(r"\b(?:top|best|give me|show me|show|list|recommend|suggest)?\s*
 _TOP_K = re.compile(r"\btop\s+(\d{1,2})\b", re.IGNORECASE)
 # Id-like tokens: a letter followed by 3+ digits ('h0012', 'u0007') or 6+ capital/digit mix.
 _ID_LIKE = re.compile(r"\b([A-Za-z]{1,3}\d{3,}|[A-Z0-9]{6,})\b")
+# "user 59229", "item id 71102": explicit labels, needed where ids are plain numbers
+# (RateBeer) and a user id may also read as some item's id.
+_LABELLED = re.compile(r"\b(user|item|beer|hotel)\s+(?:id\s+)?#?([\w.:-]+)", re.IGNORECASE)
 _MORE_THAN = re.compile(r"\bmore than\b|\bover\b|\brather than\b|\binstead of\b", re.IGNORECASE)
 _NOT_CARE = re.compile(r"\b(?:do not|don't|dont) care (?:about|for)\b|\bnot important\b",
                        re.IGNORECASE)
@@ -51,6 +54,13 @@ def extract(message: str, catalog: Catalog, aspects: list[str], *,
             last_items: list[str] = ()) -> Extracted:
     out = Extracted()
     out.items = catalog.find_items_in_text(message)
+    for label, token in _LABELLED.findall(message):
+        token = token.rstrip(".:-")
+        if label.lower() == "user" and catalog.resolve_user(token):
+            out.user = catalog.resolve_user(token)
+            out.items = [i for i in out.items if i != token]
+        elif label.lower() != "user" and (item := catalog.resolve_item(token)) and item not in out.items:
+            out.items.append(item)
     for token in _ID_LIKE.findall(message):
         if catalog.resolve_user(token):
             out.user = catalog.resolve_user(token)
