@@ -218,19 +218,21 @@ class _Nodes:
         if self.writer is not None and preface and not draft.startswith(preface):
             draft = f"{preface}\n\n{draft}" if draft else preface
         result = grounding.check(draft, evidence, question=question)
-        draft_ok, action, answer = result.ok and bool(draft.strip()), "accepted", draft
+        gaps = _gaps(records, result)
+        draft_ok, action, answer = result.ok and bool(draft.strip()) and not gaps, "accepted", draft
         if not draft_ok and self.writer is not None and records:
             problems = "\n".join(
                 [f"- the number {n} is not in the evidence" for n in result.unsupported_numbers]
                 + [f"- [{i}] is not a review id in the evidence" for i in result.unknown_ids]
-                or ["- the answer was empty"])
+                + gaps or ["- the answer was empty"])
             answer = self.writer.write(load_prompt("writer"), load_prompt(
                 "revise", problems=problems, draft=draft, question=question,
                 evidence=_evidence_text(records)), max_tokens=self.max_tokens)
             if preface:
                 answer = f"{preface}\n\n{answer}"
             result, action = grounding.check(answer, evidence, question=question), "revised"
-        if not (result.ok and answer.strip()):
+            gaps = _gaps(records, result)
+        if not (result.ok and answer.strip()) or (gaps and self.writer is not None):
             answer, action = self._compose(state), "replaced"
             result = grounding.check(answer, evidence, question=question)
         verification = Verification(
@@ -240,6 +242,25 @@ class _Nodes:
         update = {"answer": answer, "verification": verification.__dict__,
                   "messages": [AIMessage(answer)]}
         return update | after_turn({**state, "records": records})
+
+
+def _gaps(records: list[dict], result: grounding.CheckResult) -> list[str]:
+    """What a grounded answer must not leave out, given the tools that ran.
+
+    A draft with no wrong number can still be empty of content ("the evidence is that the user
+    liked it"); small local models write such drafts. When the tools predicted ratings the
+    answer must state one, and when they retrieved reviews it must cite one.
+    """
+    ran = {r["name"] for r in records if r["status"] == "success"}
+    gaps = []
+    if ran & _RATING_TOOLS and not result.checked_numbers:
+        gaps.append("- the answer states none of the predicted ratings from the evidence")
+    if "similar_reviews" in ran and not result.cited_ids:
+        gaps.append("- the answer cites no review: cite at least one as [review id]")
+    return gaps
+
+
+_RATING_TOOLS = {"predict_rating", "aspect_ratings", "compare_items"}
 
 
 def _evidence_text(records: list[dict]) -> str:

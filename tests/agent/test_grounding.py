@@ -40,3 +40,17 @@ def test_whole_numbers_must_be_exact_and_numbers_in_the_question_are_allowed():
 def test_quotes_are_exempt_only_when_they_are_evidence():
     assert _check('A guest wrote "Stayed 3 nights, loved it." [r-7]').ok
     assert not _check('A guest wrote "Stayed 9 nights" [r-7]').ok
+
+
+def test_a_vacuous_why_answer_is_revised_then_replaced(routed_agent, pair):
+    """No wrong number is not enough: a 'why' answer must state a rating and cite a review."""
+    from tests.helpers.fake_chat import ScriptedWriter
+
+    user, item = pair
+    writer = ScriptedWriter(lambda system, prompt, n: "The evidence is that the user liked it.")
+    turn = routed_agent(llm=writer).ask("Would I like it, and why?", conversation_id="vacuous",
+                                        user_id=user, item_id=item)
+    assert len(writer.prompts) == 2  # the draft, then one revision that names the gaps
+    assert "cites no review" in writer.prompts[1][1]
+    assert turn.verification.action == "replaced" and not turn.verification.draft_ok
+    assert turn.cited_review_ids and turn.verification.checked_numbers
