@@ -13,7 +13,6 @@ Layout::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from elixir_agent.core_model.data.storage import file_sha256
 
 MANIFEST_FILE = "manifest.json"
 INDEX_FILE = "index.faiss"
@@ -58,7 +59,7 @@ def write_index_dir(path: str | Path, index: faiss.Index, reviews: pd.DataFrame,
         pq.write_table(pa.Table.from_pandas(reviews, preserve_index=False), tmp / REVIEWS_FILE)
         np.save(tmp / VECTORS_FILE, np.ascontiguousarray(vectors, dtype=np.float32),
                 allow_pickle=False)
-        files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
+        files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)}
                  for name in (INDEX_FILE, REVIEWS_FILE, VECTORS_FILE)}
         full = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **manifest,
                 "files": files}
@@ -148,7 +149,7 @@ def _check_file(file: Path, expected: dict[str, Any] | None, verify: bool) -> No
     if size != expected["bytes"]:
         raise CorruptIndexError(f"{file} has {size} bytes, the manifest says {expected['bytes']}: "
                                 "the file is truncated or was replaced")
-    if verify and _sha256(file) != expected["sha256"]:
+    if verify and file_sha256(file) != expected["sha256"]:
         raise CorruptIndexError(f"{file} does not match its sha256 in the manifest: "
                                 "the file is corrupted")
 
@@ -156,10 +157,3 @@ def _check_file(file: Path, expected: dict[str, Any] | None, verify: bool) -> No
 def _replaceable(path: Path) -> bool:
     return path.is_dir() and ((path / MANIFEST_FILE).exists() or not any(path.iterdir()))
 
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -172,7 +172,7 @@ def write_prepared(
             file = tmp / f"{name}.parquet"
             pq.write_table(reviews_to_table(splits.get(name, []), info.aspects), file)
             counts[name] = len(splits.get(name, []))
-            checksums[file.name] = _sha256(file)
+            checksums[file.name] = file_sha256(file)
         everything = [r for name in SPLITS for r in splits.get(name, [])]
         counts["reviews"] = len(everything)
         counts["users"] = len({r.user_id for r in everything})
@@ -191,7 +191,8 @@ def write_prepared(
     return info
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (datasets and indexes can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
