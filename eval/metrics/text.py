@@ -14,6 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
+# The core's benchmark needs the same check; eval may import the core, not the reverse.
+from elixir_agent.core_model.text_metrics import meteor_available as wordnet_available
+
 __all__ = [
     "Encoder",
     "TextScore",
@@ -79,17 +82,6 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
 
     _check_parallel(hypotheses, references)
     return float(CHRF().corpus_score(list(hypotheses), [list(references)]).score)
-
-
-def wordnet_available() -> bool:
-    """Whether NLTK's WordNet data is installed (METEOR needs it; we never download it)."""
-    try:
-        import nltk
-
-        nltk.data.find("corpora/wordnet")
-    except (ImportError, LookupError):
-        return False
-    return True
 
 
 def meteor_or_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> TextScore:
