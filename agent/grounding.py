@@ -26,6 +26,7 @@ _COUNT_BEFORE = re.compile(r"\b(?:top|first|#|number)\s*$", re.IGNORECASE)
 # The rating scale itself is not a claim: "out of 5", "1-5", "/5", "five-point".
 _SCALE = re.compile(r"\bout of 5\b|\b1\s*[-–to]+\s*5\b|/\s*5\b", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(\d+)[.)]\s", re.MULTILINE)
+_TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
 _SHARE_KEYS = ("importance", "similarity", "share")
 _COUNT_KEYS = ("n_reviews", "k", "rank", "count")
 
@@ -71,6 +72,8 @@ class Evidence:
                 self.values.append(abs(value))  # "1.03 better" states a signed difference
         elif isinstance(node, str) and key.endswith(("_id", "_name", "_a", "_b", "better")):
             self.strings.add(node)
+            # "Royal Lodge 27" names "Royal Lodge 27 (synthetic)": its 27 is not a claim.
+            self.strings.add(_TRAILING_NOTE.sub("", node))
         elif isinstance(node, str) and key in ("text", "generated_review"):
             self.texts.append(_flat(node))
 

@@ -19,6 +19,7 @@ __all__ = ["ITEM_INTENTS", "plan_turn"]
 ITEM_INTENTS = {"rating", "aspects", "explain", "reviews", "generated_review", "item_profile"}
 _CORRECTION = re.compile(r"^\s*(?:i meant|i mean|sorry|oops|no,? i mean|typo|make that)\b",
                          re.IGNORECASE)
+_ASPECT_QUESTION = re.compile(r"^\s*(?:and\s+)?(?:how|what about|is|are)\b", re.IGNORECASE)
 _HELP = ("I can predict how much you would like an item, break that down by aspect, show "
          "real reviews as evidence, recommend items you have not reviewed, compare two items "
          "for you and describe an item or your own history. Name an item by id or name; say "
@@ -38,6 +39,9 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
         intent = pending  # "I meant Harbor Inn 0": redo what failed, with the right name
     elif ex.ordinal_item and intent in ("out_of_scope", "help", "item_profile"):
         intent = "rating"  # "the second one?" after a list: how would I like it
+    elif ex.aspects and not route.by_cue and _ASPECT_QUESTION.match(message) and intent in (
+            "reviews", "item_profile", "rating", "out_of_scope"):
+        intent = "aspects"  # "how is the appearance of X?" names an aspect: score it
 
     user = ex.user or state.get("active_user")
     prefs = list(state.get("preferences") or [])

@@ -52,7 +52,8 @@ EXEMPLARS: dict[str, list[str]] = {
         "is this one better than the other?",
     ],
     "item_profile": [
-        "tell me about this hotel", "how do people rate it on average?",
+        "tell me about this hotel", "tell me about this one", "tell me about it",
+        "how do people rate it on average?",
         "how many reviews does it have?", "what is this place like?", "describe this beer",
     ],
     "user_profile": [
@@ -85,6 +86,9 @@ _CUES: list[tuple[str, re.Pattern]] = [
                            re.IGNORECASE)),
     ("recommend", re.compile(r"\brecommend|\bsuggest|\bwhat (?:else )?should i (?:try|book|"
                              r"drink|visit)|\btop \d+\b", re.IGNORECASE)),
+    # "What would my review say?" asks for the model's review, not for real ones.
+    ("generated_review", re.compile(r"\bmy (?:own )?review\b|\breview (?:that )?i would\b|"
+                                    r"\bwhat would i write\b", re.IGNORECASE)),
     ("reviews", re.compile(r"\breviews?\b(?! (?:i|I) would)|\bquote|\bwhat do (?:other )?"
                            r"people say", re.IGNORECASE)),
     # "Would I like it, and why?" is an explanation, not a bare rating: "why" anywhere wins.

@@ -37,6 +37,11 @@ def test_whole_numbers_must_be_exact_and_numbers_in_the_question_are_allowed():
     assert _check("Here are your top 7.", question="show me the top 7").ok
 
 
+def test_a_name_without_its_trailing_note_is_still_a_name():
+    assert _check("Harbor Inn 12 looks fine for you: 4.27.").ok  # 12 is part of the name
+    assert not _check("Harbor Inn looks like a 12 for you.").ok
+
+
 def test_quotes_are_exempt_only_when_they_are_evidence():
     assert _check('A guest wrote "Stayed 3 nights, loved it." [r-7]').ok
     assert not _check('A guest wrote "Stayed 9 nights" [r-7]').ok

@@ -20,6 +20,8 @@ def router():
     ("Why?", "explain"),
     ("Compare it with Harbor Inn 3", "compare"),
     ("Recommend me three more", "recommend"),
+    ("What would my review of it say?", "generated_review"),
+    ("Show me reviews about the value", "reviews"),
 ])
 def test_cue_decides(router, message, intent):
     route = router.route(message)
@@ -41,3 +43,21 @@ def test_labelled_numeric_ids_are_read_as_user_and_item():
     found = extract("Would user 59229 like item 71102, and why?", catalog, ["taste"])
     assert found.user == "59229"
     assert found.items == ["71102"]
+
+
+def test_a_how_question_naming_an_aspect_gets_aspect_scores(world):
+    """Embeddings sometimes send "how is the X of Y?" to reviews; naming an aspect wins."""
+    from elixir_agent.agent.routed import plan_turn
+    from elixir_agent.agent.router import Route
+
+    class MisroutingRouter:
+        def route(self, message):
+            return Route("reviews", 0.4, False)
+
+    user = next(iter(world.catalog.users))
+    item = next(iter(world.catalog.items))
+    plan = plan_turn("How is the location of this one?", {"active_user": user, "active_item": item},
+                     MisroutingRouter(), world.catalog, world.context.aspects)
+    assert plan["intent"] == "aspects"
+    assert plan["plan"] == [{"name": "aspect_ratings", "args": {
+        "user_id": user, "item_id": item, "aspects": ["location"]}}]
