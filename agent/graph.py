@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -27,7 +28,8 @@ from elixir_agent.agent.llm import ChatModelWriter, Writer, load_prompt, resolve
 from elixir_agent.agent.routed import after_turn, plan_turn
 from elixir_agent.agent.router import IntentRouter
 from elixir_agent.agent.state import TURN_FIELDS, AgentState
-from elixir_agent.agent.turn import ToolCallRecord, Turn, Verification
+from elixir_agent.agent.streaming import AgentEvent, stream_turn
+from elixir_agent.agent.turn import Turn, Verification
 from elixir_agent.tools.context import ToolContext
 from elixir_agent.tools.registry import load_tools
 
@@ -37,7 +39,8 @@ _EVIDENCE_CHARS = 2400  # keeps the local model's prompt inside its context wind
 
 
 class ElixirAgent:
-    """A compiled graph plus `ask()`, which runs one turn and returns a `Turn`."""
+    """A compiled graph plus `ask()`, which runs one turn and returns a `Turn`, and `stream()`,
+    which yields the turn's steps as they happen (see `elixir_agent.agent.streaming`)."""
 
     def __init__(self, graph, planner: str):
         self.graph = graph
@@ -45,22 +48,26 @@ class ElixirAgent:
 
     def ask(self, message: str, *, conversation_id: str | None = None,
             user_id: str | None = None, item_id: str | None = None) -> Turn:
+        *_, last = self.stream(message, conversation_id=conversation_id, user_id=user_id,
+                               item_id=item_id)
+        return last.turn  # stream() always ends with the TurnEvent
+
+    def stream(self, message: str, *, conversation_id: str | None = None,
+               user_id: str | None = None, item_id: str | None = None) -> Iterator[AgentEvent]:
+        """Run one turn, yielding plan, tool and phase events; the last one is a `TurnEvent`.
+
+        `user_id` / `item_id` set the conversation's active user and item before the turn.
+        """
         conversation_id = conversation_id or uuid.uuid4().hex
-        start = time.perf_counter()
         update: dict[str, Any] = {"messages": [HumanMessage(message)], "question": message,
                                   **TURN_FIELDS}
         if user_id:
             update["active_user"] = user_id
         if item_id:
             update["active_item"] = item_id
-        state = self.graph.invoke(update, {"configurable": {"thread_id": conversation_id}})
-        records = [ToolCallRecord.from_dict(r) for r in state.get("records") or []]
-        verification = Verification.from_dict(state["verification"])
-        return Turn(conversation_id=conversation_id, question=message, answer=state["answer"],
-                    intent=state.get("intent"), planner=self.planner, tool_calls=records,
-                    verification=verification, cited_review_ids=verification.cited_ids,
-                    active_user=state.get("active_user"), active_item=state.get("active_item"),
-                    seconds=round(time.perf_counter() - start, 4))
+        return stream_turn(self.graph, update, {"configurable": {"thread_id": conversation_id}},
+                           question=message, conversation_id=conversation_id,
+                           planner=self.planner)
 
     def memory(self, conversation_id: str) -> dict[str, Any]:
         """The remembered state of a conversation (empty if it never happened)."""
