@@ -1,8 +1,9 @@
 """`create_app`: the Gradio Blocks of the chat, the evidence panel and the compare tab.
 
 The app is a thin adapter: it sends what the person typed (and the picked user and item) to
-`ElixirAgent.ask`, and maps the returned `Turn` to chat messages and the evidence panel. It
-builds without launching a server, so tests can inspect or launch it in-process.
+`ElixirAgent.stream`, shows each tool call as it runs and finishes, and maps the final `Turn`
+to the answer and the evidence panel. It builds without launching a server, so tests can
+inspect or launch it in-process.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from typing import Any
 import gradio as gr
 
 from elixir_agent.agent.graph import ElixirAgent, build_agent
+from elixir_agent.agent.streaming import TurnEvent
 from elixir_agent.tools.context import ToolContext
 from elixir_agent.ui import compare
 from elixir_agent.ui.chat import (
     BACKEND_ERRORS,
     Session,
+    TurnProgress,
     check_ids,
     notice_message,
-    pending_message,
-    step_message,
     stream_answer,
+    turn_messages,
 )
 from elixir_agent.ui.evidence import (
     EvidenceView,
@@ -152,13 +154,18 @@ class _ChatHandlers:
             return
         history = [*session.messages, asked]
         unchanged = [gr.skip()] * 7  # session, pickers and panel stay as they are while the turn runs
-        yield [*history, pending_message()], "", *unchanged
+        progress = TurnProgress()
+        yield [*history, *progress.messages()], "", *unchanged
         try:
             # Picker values are sent only when they changed, so "what about h0003?" in the
             # text can move the conversation to another item without the picker undoing it.
-            turn = self.agent.ask(message, conversation_id=session.conversation_id,
-                                  user_id=user if user != session.sent_user else None,
-                                  item_id=item if item != session.sent_item else None)
+            for event in self.agent.stream(message, conversation_id=session.conversation_id,
+                                           user_id=user if user != session.sent_user else None,
+                                           item_id=item if item != session.sent_item else None):
+                if isinstance(event, TurnEvent):
+                    turn = event.turn
+                else:
+                    yield [*history, *progress.update(event)], "", *unchanged
         except BACKEND_ERRORS as error:
             note = notice_message(
                 f"The language model backend (`--llm {self.llm}`) is not reachable: {error}. "
@@ -167,10 +174,11 @@ class _ChatHandlers:
             session = replace(session, messages=(*history, note))
             yield list(session.messages), "", session, user, item, *_panel(session.evidence)
             return
-        history += [step_message(call, n) for n, call in enumerate(turn.tool_calls)]
+        *steps, answer = turn_messages(turn)
+        history += steps
         for partial in stream_answer(turn.answer):
             yield [*history, gr.ChatMessage(role="assistant", content=partial)], "", *unchanged
-        history.append(gr.ChatMessage(role="assistant", content=turn.answer))
+        history.append(answer)
         user, item = turn.active_user or user, turn.active_item or item
         session = replace(session, messages=tuple(history), sent_user=user, sent_item=item,
                           evidence=session.evidence.update(turn))

@@ -1,5 +1,9 @@
 """The chat adapter: one agent turn becomes chat messages (tool steps, then the answer).
 
+While a turn runs, `TurnProgress` maps the agent's events to messages: each planned tool
+call is a pending step until its result arrives, then a done step with its time and result;
+a pending note says when the answer is being written or checked.
+
 Each browser session holds a `Session` in `gr.State` (server-side, one per session), so two
 people never share a conversation id, a transcript or an evidence panel. The agent's memory
 is keyed by that conversation id; "new conversation" just draws a new one.
@@ -15,15 +19,17 @@ from typing import Any
 
 import gradio as gr
 
+from elixir_agent.agent.streaming import AgentEvent, PhaseEvent, PlanEvent, PlannedCall, ToolEvent
 from elixir_agent.agent.turn import ToolCallRecord, Turn
 from elixir_agent.tools.catalog import Catalog
 from elixir_agent.ui.evidence import EvidenceView
 
-__all__ = ["BACKEND_ERRORS", "Session", "check_ids", "notice_message", "pending_message", "step_message",
-           "stream_answer", "turn_messages"]
+__all__ = ["BACKEND_ERRORS", "Session", "TurnProgress", "check_ids", "notice_message", "pending_message",
+           "planned_step_message", "step_message", "stream_answer", "turn_messages"]
 
 _RESULT_CHARS = 600  # a tool step shows the start of the result text the LLM read
 _STREAM_CHUNKS = 8  # the answer appears in this many steps
+_PHASE_NOTES = {"writing": "Writing the answer…", "verifying": "Checking every number…"}
 
 
 def _backend_errors() -> tuple[type[BaseException], ...]:
@@ -86,6 +92,41 @@ def step_message(call: ToolCallRecord, index: int) -> dict[str, Any]:
     return gr.ChatMessage(role="assistant", content=body, metadata={
         "title": title, "id": f"step-{index}", "status": "done",
         "duration": round(call.seconds, 3)})
+
+
+def planned_step_message(call: PlannedCall, index: int) -> Any:
+    """The step of a tool call that is running: its arguments and a spinner, no result yet."""
+    args = json.dumps(call.args, ensure_ascii=False, sort_keys=True)
+    return gr.ChatMessage(role="assistant", content=f"**arguments** `{args}`", metadata={
+        "title": f"🔧 {call.name}", "id": f"step-{index}", "status": "pending"})
+
+
+class TurnProgress:
+    """The chat messages of a turn while it runs, updated by each event of `ElixirAgent.stream`."""
+
+    def __init__(self):
+        self.steps: list[Any] = []  # one per tool call, in the order they were planned
+        self.note: Any = pending_message()
+
+    def update(self, event: AgentEvent) -> list[Any]:
+        """Apply one event; returns the messages to show now."""
+        if isinstance(event, PlanEvent):
+            self.steps += [planned_step_message(call, len(self.steps) + n)
+                           for n, call in enumerate(event.calls)]
+            self.note = None if event.calls else self.note
+        elif isinstance(event, ToolEvent):
+            # Calls run in the order they were planned, so the index names the pending step.
+            done = step_message(event.record, event.index)
+            if event.index < len(self.steps):
+                self.steps[event.index] = done
+            else:
+                self.steps.append(done)
+        elif isinstance(event, PhaseEvent):
+            self.note = pending_message(_PHASE_NOTES[event.phase])
+        return self.messages()
+
+    def messages(self) -> list[Any]:
+        return [*self.steps, *([self.note] if self.note is not None else [])]
 
 
 def turn_messages(turn: Turn) -> list[Any]:
