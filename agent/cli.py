@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["register"]
+__all__ = ["DEFAULT_MEMORY", "load_context", "register"]
 
 RunOpt = Annotated[Path, typer.Option("--run", help="Trained run directory (core model).")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Review index directory.")]
@@ -27,7 +27,8 @@ DataOpt = Annotated[Path, typer.Option("--data", help="Prepared dataset director
 LlmOpt = Annotated[str, typer.Option("--llm", help="local | none | provider:model")]
 PlannerOpt = Annotated[str | None, typer.Option(
     "--planner", help="routed | tool-calling (default: tool-calling for provider:model)")]
-_DEFAULT_MEMORY = Path.home() / ".cache" / "elixir-agent" / "conversations.sqlite"
+# Where `elixir-agent chat` and `elixir-agent ui` keep conversations unless told otherwise.
+DEFAULT_MEMORY = Path.home() / ".cache" / "elixir-agent" / "conversations.sqlite"
 
 
 def load_context(run: Path, index: Path | None, data: Path):
@@ -90,7 +91,7 @@ def ask(question: Annotated[str, typer.Argument(help="The question.")], run: Run
 def chat(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")],
          index: IndexOpt = None, item: Annotated[str | None, typer.Option("--item")] = None,
          llm: LlmOpt = "local", planner: PlannerOpt = None,
-         memory: Annotated[Path, typer.Option(help="SQLite conversation file.")] = _DEFAULT_MEMORY,
+         memory: Annotated[Path, typer.Option(help="SQLite conversation file.")] = DEFAULT_MEMORY,
          conversation: Annotated[str, typer.Option(help="Conversation id.")] = "chat") -> None:
     """A terminal conversation; it resumes where `--conversation` left off. Ctrl-D ends it.
 

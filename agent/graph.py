@@ -74,6 +74,19 @@ class ElixirAgent:
         snapshot = self.graph.get_state({"configurable": {"thread_id": conversation_id}})
         return dict(snapshot.values)
 
+    def transcript(self, conversation_id: str) -> list[tuple[str, str]]:
+        """The conversation as ("user", question) and ("assistant", answer) pairs, oldest first.
+
+        Only what the person saw: the model's tool requests and the tool results are left out.
+        """
+        said = []
+        for message in self.memory(conversation_id).get("messages") or []:
+            if isinstance(message, HumanMessage):
+                said.append(("user", message.text))
+            elif isinstance(message, AIMessage) and not message.tool_calls and message.text:
+                said.append(("assistant", message.text))
+        return said
+
 
 def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheckpointSaver |
                 None = None, *, planner: str | None = None, embedder: Any = None,

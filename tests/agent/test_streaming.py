@@ -92,3 +92,6 @@ def test_tool_calling_stream_reports_each_round_and_each_call_once(world, pair):
     assert plan.intent is None and plan.calls[0].args == {"user_id": user, "item_id": item}
     assert turn.planner == "tool-calling"
     assert [e.record for e in events if isinstance(e, ToolEvent)] == turn.tool_calls
+    # What the person saw, without the model's tool requests or the tool results.
+    assert agent.transcript("tc") == [("user", "Would I like it, and is it clean?"),
+                                      ("assistant", turn.answer)]
