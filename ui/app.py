@@ -24,6 +24,7 @@ from elixir_agent.ui.chat import (
     Session,
     TurnProgress,
     check_ids,
+    conversation_storage_key,
     notice_message,
     stream_answer,
     turn_messages,
@@ -41,6 +42,11 @@ __all__ = ["APP_CSS", "QUICK_QUESTIONS", "create_app", "launch_app"]
 QUICK_QUESTIONS = ("Would I like it?", "Why?", "Which aspects matter to me?",
                    "Show similar reviews", "Recommend something else")
 
+# Gradio hands this key to the page itself, so it hides nothing from the browser; it is fixed
+# so that a restarted app can read the id it stored. Conversations stay apart because their
+# ids are random, not because of this key.
+_BROWSER_SECRET = "elixir-agent-conversation"
+
 APP_CSS = """
 #evidence-panel {border-left: 1px solid var(--border-color-primary); padding-left: 12px}
 .quick-question button {font-size: 0.9em}
@@ -50,23 +56,30 @@ APP_CSS = """
 def create_app(context: ToolContext, *, agent: ElixirAgent | None = None, llm: Any = "none",
                embedder: Any = None, pairs: Sequence[compare.ComparePair] = (),
                votes_dir: str | Path | None = None, notices: Sequence[str] = (),
-               concurrency: int = 1, title: str = "elixir-agent") -> gr.Blocks:
+               checkpointer: Any = None, concurrency: int = 1,
+               title: str = "elixir-agent") -> gr.Blocks:
     """Build the app.
 
-    `agent`: a built agent; without one it is built from `context` with `llm` and `embedder`
-    (see `elixir_agent.agent.build_agent`). `pairs`: held-out (user, item, review) triples for
+    `agent`: a built agent; without one it is built from `context` with `llm`, `embedder` and
+    `checkpointer` (see `elixir_agent.agent.build_agent`; with
+    `elixir_agent.agent.sqlite_checkpointer(path)` conversations survive a restart). `pairs`: held-out (user, item, review) triples for
     the compare tab; without them the tab says how to get them. `votes_dir`: where blind A/B
     votes go (no voting without it). `notices`: lines shown above the chat (e.g. "no review
     index loaded"). `concurrency`: turns run at once across all sessions (1 for a local LLM,
     which is not thread-safe).
+
+    The browser keeps its conversation id in local storage, so reloading the page continues
+    the conversation, transcript included, for as long as the agent remembers it.
     """
-    agent = agent or build_agent(context, llm=llm, embedder=embedder)
+    agent = agent or build_agent(context, llm=llm, embedder=embedder, checkpointer=checkpointer)
     handlers = _ChatHandlers(agent, context, llm)
     catalog = context.catalog
     first = pairs[0] if pairs else None
 
     with gr.Blocks(title=title, fill_width=True) as app:
         session = gr.State(Session())
+        kept_id = gr.BrowserState("", storage_key=conversation_storage_key(catalog),
+                                  secret=_BROWSER_SECRET)
         gr.Markdown(f"# {title}\nWhy would I like this? Answers grounded in the recommender's "
                     "predictions and in real reviews, with every number checked."
                     + ("\n\n**Synthetic data**: users, items and reviews are generated, not real."
@@ -110,9 +123,10 @@ def create_app(context: ToolContext, *, agent: ElixirAgent | None = None, llm: A
         for button, question in zip(quick, QUICK_QUESTIONS, strict=True):
             button.click(handlers.quick(question), inputs=[user, item, session],
                          api_visibility="private", **shared)
-        new.click(handlers.new_conversation, inputs=[user, item], outputs=outputs,
+        new.click(handlers.new_conversation, inputs=[user, item], outputs=[*outputs, kept_id],
                   api_name="new_conversation")
-        app.load(handlers.start, inputs=[session], outputs=[session])
+        app.load(handlers.start, inputs=[session, kept_id],
+                 outputs=[session, kept_id, chatbot, user, item], api_visibility="private")
 
         with gr.Tab("Compare"):
             compare.build_tab(agent, context, pairs, votes_dir, concurrency=concurrency)
@@ -125,14 +139,25 @@ class _ChatHandlers:
     def __init__(self, agent: ElixirAgent, context: ToolContext, llm: Any):
         self.agent, self.context, self.llm = agent, context, llm
 
-    @staticmethod
-    def start(session: Session) -> Session:
-        return session.ensure_id()
+    def start(self, session: Session, kept_id: str | None):
+        """On page load: continue this browser's conversation if the agent still remembers it.
+
+        The transcript and the remembered user and item come back; the evidence panel starts
+        empty (it shows the evidence of turns answered in this page).
+        """
+        if session.conversation_id or not kept_id:
+            session = session.ensure_id()
+            return session, session.conversation_id, gr.skip(), gr.skip(), gr.skip()
+        memory = self.agent.memory(kept_id)
+        session = Session.resumed(kept_id, self.agent.transcript(kept_id),
+                                  memory.get("active_user"), memory.get("active_item"))
+        return (session, kept_id, list(session.messages) or gr.skip(),
+                session.sent_user or gr.skip(), session.sent_item or gr.skip())
 
     def new_conversation(self, user: str | None, item: str | None):
         session = Session.new()
         view = EvidenceView()
-        return ([], "", session, user, item, *_panel(view))
+        return ([], "", session, user, item, *_panel(view), session.conversation_id)
 
     def quick(self, question: str):
         def ask(user, item, session):

@@ -6,11 +6,14 @@ a pending note says when the answer is being written or checked.
 
 Each browser session holds a `Session` in `gr.State` (server-side, one per session), so two
 people never share a conversation id, a transcript or an evidence panel. The agent's memory
-is keyed by that conversation id; "new conversation" just draws a new one.
+is keyed by that conversation id; "new conversation" just draws a new one. The browser also
+keeps the id in its local storage, so a reload (or a restart of an app whose memory is a
+file) resumes the conversation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -24,8 +27,9 @@ from elixir_agent.agent.turn import ToolCallRecord, Turn
 from elixir_agent.tools.catalog import Catalog
 from elixir_agent.ui.evidence import EvidenceView
 
-__all__ = ["BACKEND_ERRORS", "Session", "TurnProgress", "check_ids", "notice_message", "pending_message",
-           "planned_step_message", "step_message", "stream_answer", "turn_messages"]
+__all__ = ["BACKEND_ERRORS", "Session", "TurnProgress", "check_ids", "conversation_storage_key",
+           "notice_message", "pending_message", "planned_step_message", "step_message", "stream_answer",
+           "turn_messages"]
 
 _RESULT_CHARS = 600  # a tool step shows the start of the result text the LLM read
 _STREAM_CHUNKS = 8  # the answer appears in this many steps
@@ -63,6 +67,21 @@ class Session:
 
     def ensure_id(self) -> Session:
         return self if self.conversation_id else replace(self, conversation_id=uuid.uuid4().hex)
+
+    @classmethod
+    def resumed(cls, conversation_id: str, transcript: list[tuple[str, str]],
+                user: str | None, item: str | None) -> Session:
+        """A remembered conversation: its ("user" | "assistant", text) transcript and pair."""
+        messages = tuple(gr.ChatMessage(role=role, content=text) for role, text in transcript)
+        return cls(conversation_id=conversation_id, messages=messages, sent_user=user,
+                   sent_item=item)
+
+
+def conversation_storage_key(catalog: Catalog) -> str:
+    """The browser storage key of the conversation id: one per catalog, so an app over other
+    data (on the same host and port) never resumes a conversation about users it lacks."""
+    ids = "\n".join([*sorted(catalog.users), "", *sorted(catalog.items)])
+    return "elixir-agent-conversation-" + hashlib.sha256(ids.encode()).hexdigest()[:16]
 
 
 def check_ids(catalog: Catalog, known_user, known_item, user: str | None,

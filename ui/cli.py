@@ -2,7 +2,11 @@
 
 Run with:
     elixir-agent ui --run RUN --index IDX --data DIR [--llm none|local|provider:model] [--port 7860]
+                    [--memory PATH|none] [--concurrency 1]
     elixir-agent demo [--data PATH --format ratebeer]
+
+Conversations are kept in a SQLite file (`--memory`, the same default as `elixir-agent chat`),
+so a restarted app still remembers them; the browser keeps its conversation id.
 
 The app binds to 127.0.0.1. To expose it (`--host 0.0.0.0`) set basic-auth credentials as
 `user:password` in the environment variable named by `--auth-env` (ELIXIR_UI_AUTH by
@@ -18,7 +22,9 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["register"]
+from elixir_agent.agent.cli import DEFAULT_MEMORY
+
+__all__ = ["memory_path", "register"]
 
 RunOpt = Annotated[Path, typer.Option("--run", help="Trained run directory (`elixir-agent train`).")]
 IndexOpt = Annotated[Path | None, typer.Option(
@@ -30,6 +36,13 @@ HostOpt = Annotated[str, typer.Option("--host", help="Interface to bind; 127.0.0
 PortOpt = Annotated[int, typer.Option("--port", help="Port to serve on.")]
 AuthEnvOpt = Annotated[str, typer.Option(
     "--auth-env", help="Environment variable holding 'user:password' for basic auth.")]
+MemoryOpt = Annotated[str, typer.Option(
+    "--memory", metavar="PATH|none",
+    help="SQLite file keeping conversations across restarts; 'none' keeps them in this process only.")]
+ConcurrencyOpt = Annotated[int, typer.Option(
+    "--concurrency", min=1,
+    help="Turns answered at once across all browser sessions. Keep 1 with --llm local: the "
+         "embedded llama.cpp model is not thread-safe. A remote provider:model can take more.")]
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -65,6 +78,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def memory_path(memory: str) -> Path | None:
+    """The `--memory` value as a file, or None for "none" (memory in this process only)."""
+    return None if memory.strip().lower() == "none" else Path(memory).expanduser()
+
+
 def resolve_llm_spec(llm: str) -> tuple[str, list[str]]:
     """`auto` becomes `local` when the embedded model is installed, else `none` (with a notice)."""
     if llm != "auto":
@@ -78,8 +96,12 @@ def resolve_llm_spec(llm: str) -> tuple[str, list[str]]:
                     "uses any LangChain chat model."]
 
 
-def build_from_paths(run: Path, index: Path | None, data: Path, llm: str, *, votes: Path | None = None):
-    """Check the paths, load the context once (agent.cli.load_context) and build the app."""
+def build_from_paths(run: Path, index: Path | None, data: Path, llm: str, *, votes: Path | None = None,
+                     memory: Path | None = None, concurrency: int = 1):
+    """Check the paths, load the context once (agent.cli.load_context) and build the app.
+
+    `memory`: the SQLite conversation file; None keeps conversations in this process only.
+    """
     if not (run / "config.json").is_file():
         raise _fail(f"--run {run}: no trained run there (expected {run / 'config.json'}); "
                     f"train one with: elixir-agent train --data {data} --out {run}")
@@ -93,12 +115,15 @@ def build_from_paths(run: Path, index: Path | None, data: Path, llm: str, *, vot
                        f"elixir-agent index build --data {data} --out IDX, then pass --index IDX.")
         index = None
     llm, llm_notices = resolve_llm_spec(llm)
+    from elixir_agent.agent import sqlite_checkpointer
     from elixir_agent.agent.cli import load_context
     from elixir_agent.ui import create_app, load_pairs
 
     context, embedder = load_context(run, index, data)
     return create_app(context, llm=llm, embedder=embedder, pairs=load_pairs(data, context),
-                      votes_dir=votes or run / "votes", notices=notices + llm_notices)
+                      checkpointer=sqlite_checkpointer(memory) if memory else None,
+                      votes_dir=votes or run / "votes", notices=notices + llm_notices,
+                      concurrency=concurrency)
 
 
 def ui_command(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt = "auto",
@@ -106,13 +131,15 @@ def ui_command(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt =
                auth_env: AuthEnvOpt = "ELIXIR_UI_AUTH",
                no_auth: Annotated[bool, typer.Option("--no-auth", help="Expose without a password.")] = False,
                votes: Annotated[Path | None, typer.Option(
-                   help="Directory for blind A/B votes (default: RUN/votes).")] = None) -> None:
+                   help="Directory for blind A/B votes (default: RUN/votes).")] = None,
+               memory: MemoryOpt = str(DEFAULT_MEMORY), concurrency: ConcurrencyOpt = 1) -> None:
     """Serve the chat, the evidence panel and the compare tab in the browser.
 
     Run with: elixir-agent ui --run RUN --index IDX --data DIR
     """
     credentials = _auth(host, auth_env, no_auth)
-    app = build_from_paths(run, index, data, llm, votes=votes)
+    app = build_from_paths(run, index, data, llm, votes=votes, memory=memory_path(memory),
+                           concurrency=concurrency)
     from elixir_agent.ui import launch_app
 
     _, url, _ = launch_app(app, host=host, port=port, auth=credentials, block=False, quiet=True)
@@ -120,6 +147,9 @@ def ui_command(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt =
     typer.secho(f"elixir-agent UI running at {shown} (Ctrl-C stops it)", fg=typer.colors.GREEN)
     if credentials:
         typer.echo(f"basic auth: user '{credentials[0]}' (password from ${auth_env})")
+    kept = memory_path(memory)
+    typer.echo(f"conversations kept in {kept}" if kept else
+               "conversations kept in this process only (--memory none)")
     app.block_thread()
 
 

@@ -67,3 +67,8 @@ def test_browser_asks_and_sees_a_cited_answer_and_the_evidence(served, ui_world,
     assert shot.stat().st_size > 10_000
     if os.environ.get("ELIXIR_UI_SCREENSHOT"):
         shutil.copy(shot, os.environ["ELIXIR_UI_SCREENSHOT"])
+
+    # The browser keeps the conversation id: a reload shows the same conversation.
+    page.reload()
+    page.locator("#chat").get_by_text("Why would I like it?").first.wait_for(timeout=15_000)
+    assert re.search(r"\[syn-[^\]]+\]", page.locator("#chat").inner_text())

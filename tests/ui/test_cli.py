@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from typer.testing import CliRunner
 
 from elixir_agent.cli import app
@@ -43,3 +44,34 @@ def test_demo_keeps_real_and_synthetic_data_apart(tmp_path):
     real = DemoPlan.for_source(tmp_path, Path("/data/ratebeer/reviews_store"), "ratebeer")
     assert synthetic.run != real.run and "ratebeer" in str(real.data)
     assert real.steps()[0][2][:4] == ["data", "prepare", "--format", "ratebeer"]
+
+
+def _built_with(monkeypatch, args: list[str]) -> dict:
+    """The keyword arguments `elixir-agent ui ARGS` builds the app with (it stops there)."""
+    from elixir_agent.ui import cli as ui_cli
+
+    seen: dict = {}
+
+    def build(run, index, data, llm, **kwargs):
+        seen.update(kwargs)
+        raise typer.Exit(0)
+    monkeypatch.setattr(ui_cli, "build_from_paths", build)
+    result = runner.invoke(app, ["ui", "--run", "RUN", "--data", "DATA", *args])
+    assert result.exit_code == 0, result.output
+    return seen
+
+
+def test_memory_and_concurrency_reach_the_app(monkeypatch, tmp_path):
+    from elixir_agent.agent.cli import DEFAULT_MEMORY
+
+    assert _built_with(monkeypatch, [])["memory"] == DEFAULT_MEMORY  # same file as `chat`
+    kept = _built_with(monkeypatch, ["--memory", str(tmp_path / "c.sqlite"), "--concurrency", "3"])
+    assert kept["memory"] == tmp_path / "c.sqlite" and kept["concurrency"] == 3
+    assert _built_with(monkeypatch, ["--memory", "none"])["memory"] is None
+
+
+def test_help_says_why_concurrency_defaults_to_one():
+    result = runner.invoke(app, ["ui", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "--memory" in text and "'none' keeps them in this process only" in text
+    assert "not thread-safe" in text
