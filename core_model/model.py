@@ -134,6 +134,20 @@ def rating_loss(rating, aspect, target, aspect_target, aspect_mask) -> torch.Ten
     return alpha * overall + (1 - alpha) * aspect_mse
 
 
+def importance_loss(weights: torch.Tensor, target: torch.Tensor, aspect_target: torch.Tensor,
+                    aspect_mask: torch.Tensor) -> torch.Tensor:
+    """MSE between the overall rating and the attention-weighted mean of the aspect ratings.
+
+    A user whose overall follows taste gets most weight on taste: the weights become the
+    aspect importance explanations cite. Only rows with every aspect rated count.
+    """
+    full = aspect_mask.min(dim=1).values > 0  # (B,)
+    if not full.any():
+        return weights.new_zeros(())
+    mixed = (weights[full] * aspect_target[full]).sum(-1)  # (B',)
+    return F.mse_loss(mixed, target[full])
+
+
 class Elixir(nn.Module):
     """Rating model + (optionally) prompt generator + T5 backbone."""
 
@@ -173,6 +187,10 @@ class Elixir(nn.Module):
             out.rating_loss = rating_loss(rating, aspect, target, aspect_target, aspect_mask)
             if self.cfg.embed_l2 > 0:
                 out.rating_loss = out.rating_loss + self.cfg.embed_l2 * self._l2(users, items)
+            if self.cfg.importance_weight > 0 and self.cfg.use_attention:
+                out.rating_loss = out.rating_loss + self.cfg.importance_weight * 0.5 * (
+                    importance_loss(u_w, target, aspect_target, aspect_mask)
+                    + importance_loss(i_w, target, aspect_target, aspect_mask))
             losses.append(out.rating_loss)
         if labels is not None:
             if self.backbone is None:
@@ -189,12 +207,18 @@ class Elixir(nn.Module):
     @torch.no_grad()
     def generate(self, users, items, cold_users=None, cold_items=None, max_new_tokens=128,
                  repetition_penalty=1.2, **generate_kwargs) -> torch.Tensor:
-        """Greedy decoding with the library's `generate()` (KV cache on) from soft prompts."""
+        """Greedy decoding with the library's `generate()` (KV cache on) from soft prompts.
+
+        Reviews are at least `cfg.min_new_tokens` long (the training median) unless the
+        caller passes `min_new_tokens` or asks for fewer tokens in all.
+        """
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
         *_, vectors = self.rating(users, items, cold_users, cold_items)
         prompts = self.prompts(vectors)
         mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
+        generate_kwargs.setdefault("min_new_tokens",
+                                   min(self.cfg.min_new_tokens or 0, max_new_tokens))
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
             do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from elixir_agent.core_model.config import ModelConfig, build_configs
-from elixir_agent.core_model.model import Elixir, rating_loss
+from elixir_agent.core_model.model import Elixir, importance_loss, rating_loss
 from elixir_agent.core_model.prompt_generator import (
     LowRankPromptGenerator,
     paper_generator_params,
@@ -33,6 +33,19 @@ def test_rating_loss_ignores_unrated_aspects():
     loss = rating_loss(rating, aspect, target, torch.tensor([[3.0, 1.0]]), mask)
     # alpha = 1/3: overall error 0, one rated aspect with squared error 1.
     assert loss.item() == pytest.approx(2 / 3)
+
+
+def test_importance_loss_rewards_weights_that_explain_the_overall_rating():
+    target = torch.tensor([4.0, 2.0])
+    aspects = torch.tensor([[4.0, 1.0], [2.0, 5.0]])  # the overall follows the first aspect
+    mask = torch.ones(2, 2)
+    on_first = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    uniform = torch.full((2, 2), 0.5)
+    assert importance_loss(on_first, target, aspects, mask).item() == pytest.approx(0.0)
+    assert importance_loss(uniform, target, aspects, mask).item() > 1.0
+    partly_rated = torch.tensor([[1.0, 0.0], [1.0, 1.0]])  # row 0 is left out
+    assert importance_loss(uniform, target, aspects, partly_rated).item() == pytest.approx(
+        (3.5 - 2.0) ** 2)
 
 
 def test_our_generator_is_under_five_percent_of_the_papers():

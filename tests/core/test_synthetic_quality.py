@@ -40,7 +40,9 @@ def test_aspect_ratings_track_the_truth_and_beat_the_global_mean(synthetic_run, 
 
 
 def test_report_attention_against_true_user_weights(synthetic_run, record_property, capsys):
-    """Reported, not asserted: the paper's attention is not trained to match weights."""
+    """Reported, not asserted. The importance loss (overall = attention-weighted mean of the
+    aspects) is what lets attention recover the users' weights; the paper's loss alone did
+    not (correlation about 0)."""
     data_dir, rec = synthetic_run
     truth = json.loads((data_dir / "ground_truth.json").read_text())
     item = rec.artifacts.items.ids[0]
