@@ -105,9 +105,17 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
         model_cfg = replace(model_cfg, vocab_size=len(tokenizer))
         train_labels = encode_targets(tokenizer, train.texts, model_cfg.max_target_tokens)
         valid_labels = encode_targets(tokenizer, valid.texts, model_cfg.max_target_tokens)
+        if model_cfg.min_new_tokens is None:
+            model_cfg = replace(model_cfg, min_new_tokens=typical_length(train_labels))
     model = build_model(model_cfg, training_means(train)).to(device)
     return TrainingSetup(model, tokenizer, model_cfg, train_cfg, device, dataset, artifacts,
                          train, valid, train_labels, valid_labels)
+
+
+def typical_length(labels: list[list[int]]) -> int:
+    """The median tokenised target length, end-of-sequence token excluded."""
+    lengths = sorted(max(0, len(ids) - 1) for ids in labels)
+    return lengths[len(lengths) // 2] if lengths else 0
 
 
 def _tensors(frame: pd.DataFrame, artifacts: RunArtifacts, cfg: ModelConfig) -> RatingTensors:

@@ -63,6 +63,9 @@ def train_command(
     schedule: Annotated[str | None, typer.Option(help="sequential (paper) | joint.")] = None,
     d: Annotated[int | None, typer.Option(help="Width of user/item/aspect vectors.")] = None,
     prompts: Annotated[int | None, typer.Option(help="Number of soft prompts P.")] = None,
+    importance_weight: Annotated[float | None, typer.Option(
+        help="Weight of the loss tying aspect importance to how aspects make up the overall "
+             "rating (default 0.1; 0 trains attention as in the paper).")] = None,
     text: Annotated[bool, typer.Option(help="--no-text trains ratings only.")] = True,
     rating_epochs: Annotated[int | None, typer.Option()] = None,
     text_epochs: Annotated[int | None, typer.Option()] = None,
@@ -85,6 +88,7 @@ def train_command(
 
     model = dict(backbone=backbone, backbone_config=backbone_config, finetune=finetune,
                  quantize=quantize, generator=generator, d=d, n_prompts=prompts,
+                 importance_weight=importance_weight,
                  text=None if text else False)
     if backbone is not None and finetune is None:
         model["finetune"] = "frozen"  # the paper's choice for a pretrained backbone
@@ -148,6 +152,8 @@ def predict_command(
 def explain_command(
     run: Run, user: User, item: Item,
     max_new_tokens: Annotated[int, typer.Option(help="Longest review in tokens.")] = 128,
+    min_new_tokens: Annotated[int | None, typer.Option(
+        help="Shortest review in tokens (default: the run's median training review length).")] = None,
     int8: Annotated[bool, typer.Option(help="Dynamic int8 quantization on CPU.")] = False,
 ) -> None:
     """Generate the personalised review (the core-only explanation) for a user and an item.
@@ -158,7 +164,8 @@ def explain_command(
 
     rec = _recommender(run, int8=int8)
     try:
-        typer.echo(rec.explain(user, item, max_new_tokens=max_new_tokens))
+        typer.echo(rec.explain(user, item, max_new_tokens=max_new_tokens,
+                               min_new_tokens=min_new_tokens))
     except (UnknownIdError, ValueError) as error:
         raise _fail(str(error)) from error
 

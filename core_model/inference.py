@@ -199,18 +199,22 @@ class ElixirRecommender:
     # ---- text ---------------------------------------------------------------------------
 
     def explain(self, user_id: str, item_id: str, *, max_new_tokens: int = 128,
-                cold_start: bool = False) -> str:
+                cold_start: bool = False, min_new_tokens: int | None = None) -> str:
         """The generated personalised review (greedy, repetition penalty 1.2, KV cache)."""
         return self.explain_batch([(user_id, item_id)], max_new_tokens=max_new_tokens,
-                                  cold_start=cold_start)[0]
+                                  cold_start=cold_start, min_new_tokens=min_new_tokens)[0]
 
     @torch.no_grad()
     def explain_batch(self, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 128,
-                      cold_start: bool = False) -> list[str]:
+                      cold_start: bool = False, min_new_tokens: int | None = None) -> list[str]:
+        """Reviews for many pairs; `min_new_tokens` overrides the run's typical length."""
         if self.tokenizer is None or self.model.backbone is None:
             raise ValueError("this run has no text model (trained with text=False)")
         users, items, cold_u, cold_i = self._indices(pairs, cold_start)
-        ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens)
+        extra = {} if min_new_tokens is None else {"min_new_tokens": min(min_new_tokens,
+                                                                         max_new_tokens)}
+        ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens,
+                                  **extra)
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 

@@ -63,6 +63,21 @@ def test_explain_rank_and_int8(tiny_run):
     assert isinstance(int8.explain(user, ranked[0].item_id, max_new_tokens=8), str)
 
 
+def test_generated_reviews_are_as_long_as_a_typical_training_review(tiny_run):
+    """Greedy decoding from soft prompts stops early; the run keeps the training median."""
+    import json
+
+    rec = tiny_run.recommender()
+    typical = json.loads((tiny_run.run_dir / "config.json").read_text())["model"]["min_new_tokens"]
+    assert typical == rec.model.cfg.min_new_tokens and typical > 0
+    users, items, *_ = rec._indices([(rec.artifacts.users.ids[0], rec.artifacts.items.ids[0])],
+                                    False)
+    ids = rec.model.generate(users, items, max_new_tokens=typical + 5)
+    assert ids.shape[1] - 1 >= typical  # minus the decoder start token
+    short = rec.model.generate(users, items, max_new_tokens=typical + 5, min_new_tokens=0)
+    assert short.shape[1] <= ids.shape[1]
+
+
 def test_unknown_ids_suggest_close_matches_and_cold_start_flags(tiny_run):
     rec = tiny_run.recommender()
     user, item = rec.artifacts.users.ids[3], rec.artifacts.items.ids[2]
