@@ -7,12 +7,13 @@ construction. Review text is never interpreted, only quoted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from elixir_agent.tools._common import percent, score
 
-__all__ = ["compose"]
+__all__ = ["compose", "digest"]
 
 _QUOTE_WORDS = 30  # long reviews are shortened when quoted
 
@@ -29,6 +30,23 @@ def compose(records: list[dict[str, Any]], *, preferences: list[str] = (),
         artifact = record.get("artifact") or {}
         parts.append(writer(artifact, list(preferences)) if writer else record["content"])
     return "\n\n".join(p for p in parts if p)
+
+
+def digest(records: list[dict[str, Any]], *, preferences: list[str] = (),
+           intent: str | None = None, max_chars: int = 700) -> str:
+    """The composed answer with every quotation taken out: the facts a lead-in is written from.
+
+    A small local model writing one opening sentence needs the verdicts and numbers, not the
+    reviews; leaving review text out also keeps strangers' words out of its prompt entirely.
+    """
+    text = compose(records, preferences=preferences, intent=intent)
+    lines = [_QUOTE.sub("(a quote)", line) for line in text.splitlines()
+             if line.strip() and not line.startswith(">")]
+    out = "\n".join(lines)
+    return out if len(out) <= max_chars else out[:max_chars].rsplit("\n", 1)[0]
+
+
+_QUOTE = re.compile(r'"[^"]*"')
 
 
 def _verdict(rating: float) -> str:

@@ -30,12 +30,12 @@ from elixir_agent.agent.router import IntentRouter
 from elixir_agent.agent.state import TURN_FIELDS, AgentState
 from elixir_agent.agent.streaming import AgentEvent, stream_turn
 from elixir_agent.agent.turn import Turn, Verification
+from elixir_agent.agent.writing import Drafter, default_drafting
 from elixir_agent.tools.context import ToolContext
 from elixir_agent.tools.registry import load_tools
 
 __all__ = ["ElixirAgent", "build_agent"]
 
-_EVIDENCE_CHARS = 2400  # keeps the local model's prompt inside its context window
 
 
 class ElixirAgent:
@@ -91,7 +91,8 @@ class ElixirAgent:
 def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheckpointSaver |
                 None = None, *, planner: str | None = None, embedder: Any = None,
                 router: IntentRouter | None = None, tools: dict[str, BaseTool] | None = None,
-                max_tool_steps: int = 6, max_tokens: int = 160) -> ElixirAgent:
+                max_tool_steps: int = 6, max_tokens: int = 160,
+                drafting: str | None = None) -> ElixirAgent:
     """Build the agent.
 
     `llm`: "none" (composer only), "local" (SmolLM2 via llama-cpp), "provider:model", a chat
@@ -109,7 +110,13 @@ def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheck
     if planner not in ("routed", "tool-calling"):
         raise ValueError(f"planner {planner!r}: expected 'routed' or 'tool-calling'")
     writer: Writer | None = ChatModelWriter(model) if isinstance(model, BaseChatModel) else model
-    nodes = _Nodes(context, tools, writer, max_tokens)
+    if drafting == "lead" and planner == "tool-calling":
+        raise ValueError("drafting='lead' is for the routed planner; a tool-calling model "
+                         "writes its whole answer")
+    drafter = None if writer is None else Drafter(
+        writer, drafting or ("full" if planner == "tool-calling" else default_drafting(writer)),
+        max_tokens)
+    nodes = _Nodes(context, tools, writer, drafter)
 
     graph = StateGraph(AgentState)
     if planner == "routed":
@@ -149,8 +156,8 @@ class _Nodes:
     """The graph's node functions; they share the tools, the writer and the context."""
 
     def __init__(self, context: ToolContext, tools: dict[str, BaseTool], writer: Writer | None,
-                 max_tokens: int):
-        self.context, self.tools, self.writer, self.max_tokens = context, tools, writer, max_tokens
+                 drafter: Drafter | None):
+        self.context, self.tools, self.writer, self.drafter = context, tools, writer, drafter
         self.router: IntentRouter | None = None
         self.chat = None
         self.max_tool_steps = 6
@@ -166,13 +173,10 @@ class _Nodes:
 
     def write(self, state: AgentState) -> dict:
         records = state.get("records") or []
-        if self.writer is None or not records:
+        if self.drafter is None or not records:
             return {"draft": self._compose(state)}
-        prompt = load_prompt("writer_task", question=state["question"],
-                             preferences=_preferences_line(state),
-                             evidence=_evidence_text(records))
-        return {"draft": self.writer.write(load_prompt("writer"), prompt,
-                                           max_tokens=self.max_tokens)}
+        return {"draft": self.drafter.draft(state["question"], records,
+                                            state.get("preferences") or [], state.get("intent"))}
 
     # -- tool-calling ---------------------------------------------------------------------
 
@@ -232,27 +236,25 @@ class _Nodes:
             # Error messages (unknown id + close matches) may be repeated as they are.
             extra_strings=[s for s in (state.get("active_user"), state.get("active_item")) if s]
             + [r["content"] for r in records if r["status"] != "success"])
-        question = state["question"]
-        preface = state.get("preface") or ""
+        question, preface = state["question"], state.get("preface") or ""
+        preferences, intent = state.get("preferences") or [], state.get("intent")
+
+        def review(draft: str) -> tuple[str, grounding.CheckResult, list[str]]:
+            answer = draft
+            if self.writer is not None and preface and not draft.startswith(preface):
+                answer = f"{preface}\n\n{draft}" if draft else preface
+            result = grounding.check(answer, evidence, question=question)
+            problems = self._problems(draft, answer, result, records, question, preferences,
+                                      intent)
+            return answer, result, problems
+
         draft = state.get("draft") or ""
-        if self.writer is not None and preface and not draft.startswith(preface):
-            draft = f"{preface}\n\n{draft}" if draft else preface
-        result = grounding.check(draft, evidence, question=question)
-        gaps = _gaps(records, result)
-        draft_ok, action, answer = result.ok and bool(draft.strip()) and not gaps, "accepted", draft
-        if not draft_ok and self.writer is not None and records:
-            problems = "\n".join(
-                [f"- the number {n} is not in the evidence" for n in result.unsupported_numbers]
-                + [f"- [{i}] is not a review id in the evidence" for i in result.unknown_ids]
-                + gaps or ["- the answer was empty"])
-            answer = self.writer.write(load_prompt("writer"), load_prompt(
-                "revise", problems=problems, draft=draft, question=question,
-                evidence=_evidence_text(records)), max_tokens=self.max_tokens)
-            if preface:
-                answer = f"{preface}\n\n{answer}"
-            result, action = grounding.check(answer, evidence, question=question), "revised"
-            gaps = _gaps(records, result)
-        if not (result.ok and answer.strip()) or (gaps and self.writer is not None):
+        answer, result, problems = review(draft)
+        draft_ok, action = not problems, "accepted"
+        if problems and self.drafter is not None and records:
+            draft = self.drafter.revise(draft, problems, question, records, preferences, intent)
+            (answer, result, problems), action = review(draft), "revised"
+        if problems:
             answer, action = self._compose(state), "replaced"
             result = grounding.check(answer, evidence, question=question)
         verification = Verification(
@@ -262,6 +264,20 @@ class _Nodes:
         update = {"answer": answer, "verification": verification.__dict__,
                   "messages": [AIMessage(answer)]}
         return update | after_turn({**state, "records": records})
+
+    def _problems(self, draft: str, answer: str, result: grounding.CheckResult,
+                  records: list[dict], question: str, preferences: list[str],
+                  intent: str | None) -> list[str]:
+        """Why an answer cannot stand: ungrounded numbers or ids, and for LLM drafts, gaps."""
+        problems = [f"- the number {n} is not in the evidence" for n in result.unsupported_numbers]
+        problems += [f"- [{i}] is not a review id in the evidence" for i in result.unknown_ids]
+        if not answer.strip():
+            problems.append("- the answer was empty")
+        if self.writer is not None:
+            problems += _gaps(records, result)
+        if self.drafter is not None and records:
+            problems += self.drafter.problems(draft, question, records, preferences, intent)
+        return problems
 
 
 def _gaps(records: list[dict], result: grounding.CheckResult) -> list[str]:
@@ -281,21 +297,6 @@ def _gaps(records: list[dict], result: grounding.CheckResult) -> list[str]:
 
 
 _RATING_TOOLS = {"predict_rating", "aspect_ratings", "compare_items"}
-
-
-def _evidence_text(records: list[dict]) -> str:
-    parts = []
-    for r in records:
-        head = f"[tool {r['name']}]" + ("" if r["status"] == "success" else " (error)")
-        parts.append(f"{head}\n{r['content']}")
-    text = "\n\n".join(parts)
-    return text if len(text) <= _EVIDENCE_CHARS else text[:_EVIDENCE_CHARS] + "\n[...]"
-
-
-def _preferences_line(state: AgentState) -> str:
-    prefs = state.get("preferences") or []
-    return f"The person said these aspects matter most to them: {', '.join(prefs)}.\n" \
-        if prefs else ""
 
 
 def _content(content: Any) -> str:
