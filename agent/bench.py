@@ -14,7 +14,7 @@ import pandas as pd
 
 from elixir_agent.agent.graph import ElixirAgent
 
-__all__ = ["AgentBench", "generate_questions", "run_bench"]
+__all__ = ["AgentBench", "generate_questions", "markdown_table", "run_bench"]
 
 _TEMPLATES = [
     "Would I like this one?",
@@ -87,3 +87,15 @@ def run_bench(agent: ElixirAgent, questions: list[tuple[str, str, str]], *, llm:
         verified_share=round(sum(t["ok"] for t in turns) / len(turns), 4),
         draft_verified_share=round(sum(t["draft_ok"] for t in turns) / len(turns), 4),
         actions=actions, load_s=round(load_s, 3), turns=turns)
+
+
+def markdown_table(results: list[AgentBench]) -> str:
+    """One row per configuration: latency, verification and what happened to the drafts."""
+    lines = ["| llm (drafting) | planner | turns | p50 s | p95 s | mean s | verified | "
+             "drafts accepted | revised | replaced |", "|" + " --- |" * 10]
+    for r in results:
+        lines.append(
+            f"| {r.llm} | {r.planner} | {r.n_turns} | {r.p50_s:.2f} | {r.p95_s:.2f} | "
+            f"{r.mean_s:.2f} | {100 * r.verified_share:.0f}% | {r.actions.get('accepted', 0)} | "
+            f"{r.actions.get('revised', 0)} | {r.actions.get('replaced', 0)} |")
+    return "\n".join(lines)

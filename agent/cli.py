@@ -3,7 +3,7 @@
 Run with:
     elixir-agent ask --run RUN --index IDX --data DIR --user U [--item I] [--llm local] "Would I like it?"
     elixir-agent chat --run RUN --index IDX --data DIR --user U
-    elixir-agent bench agent --run RUN --index IDX --data DIR --n 50
+    elixir-agent bench agent --run RUN --index IDX --data DIR --llm local,none --drafting lead,full
 
 `--llm`: `local` (embedded SmolLM2 via llama-cpp, the default), `none` (deterministic grounded
 composer, no LLM) or `provider:model` (any LangChain chat model; drives the tool-calling
@@ -113,32 +113,55 @@ def chat(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")
         _print_turn(turn, as_json=False)
 
 
-def bench_agent(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt = "local",
+def bench_agent(run: RunOpt, data: DataOpt, index: IndexOpt = None,
+                llm: Annotated[str, typer.Option(
+                    "--llm", help="Comma-separated backends to compare, e.g. local,none.")] = "local,none",
+                drafting: Annotated[str, typer.Option(
+                    help="Comma-separated drafting modes for LLM backends: lead (the LLM writes "
+                         "the opening, the composer the facts), full (the LLM writes it all), "
+                         "auto (lead for local, full otherwise).")] = "auto",
                 planner: PlannerOpt = None,
                 n: Annotated[int, typer.Option(help="Questions (>= 50 for the report).")] = 50,
                 out: Annotated[Path | None, typer.Option(help="Write the JSON here.")] = None,
                 seed: int = 0) -> None:
-    """p50/p95 turn latency and the share of verified turns over generated questions.
+    """p50/p95 turn latency and the share of verified turns, side by side per configuration.
 
-    Run with: elixir-agent bench agent --run RUN --index IDX --data DIR --n 50
+    Every configuration answers the same generated questions over test pairs, each in a
+    fresh conversation, on the same loaded run and index.
+
+    Run with: elixir-agent bench agent --run RUN --index IDX --data DIR --llm local,none --drafting lead,full
     """
-    from elixir_agent.agent.bench import generate_questions, run_bench
+    from elixir_agent.agent import build_agent
+    from elixir_agent.agent.bench import generate_questions, markdown_table, run_bench
+    from elixir_agent.agent.llm import resolve_llm
     from elixir_agent.core_model.data.storage import load_prepared
 
     start = time.perf_counter()
-    agent = _agent(run, index, data, llm, planner, None)
-    load_s = time.perf_counter() - start
+    context, embedder = load_context(run, index, data)
     dataset = load_prepared(data)
-    catalog_names = {i: n for i, n in zip(dataset.split("train").item_id,
-                                          dataset.split("train").item_name, strict=True)}
-    questions = generate_questions(dataset.split("test"), dataset.info.aspects, catalog_names,
-                                   n=n, seed=seed)
-    result = run_bench(agent, questions, llm=llm, load_s=load_s)
-    summary = {k: v for k, v in result.to_dict().items() if k != "turns"}
-    typer.echo(json.dumps(summary, indent=2))
+    names = dict(zip(dataset.split("train").item_id, dataset.split("train").item_name, strict=True))
+    questions = generate_questions(dataset.split("test"), dataset.info.aspects, names, n=n,
+                                   seed=seed)
+    load_s = time.perf_counter() - start
+    results = []
+    for spec in [s.strip() for s in llm.split(",") if s.strip()]:
+        start = time.perf_counter()
+        model = resolve_llm(spec)  # loaded once, shared by the drafting modes
+        model_s = time.perf_counter() - start
+        modes = [None] if model is None else [
+            None if m.strip() == "auto" else m.strip() for m in drafting.split(",")]
+        for mode in modes:
+            agent = build_agent(context, llm=model, planner=planner, embedder=embedder,
+                                drafting=mode)
+            label = spec if model is None else f"{spec} ({mode or 'auto'})"
+            results.append(run_bench(agent, questions, llm=label, load_s=load_s + model_s))
+    typer.echo(markdown_table(results))
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+        tmp.replace(out)
+        typer.echo(f"wrote {out}")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
