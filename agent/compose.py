@@ -13,7 +13,7 @@ from typing import Any
 
 from elixir_agent.tools._common import percent, score
 
-__all__ = ["compose", "digest"]
+__all__ = ["compose", "digest", "error_text"]
 
 _QUOTE_WORDS = 30  # long reviews are shortened when quoted
 
@@ -24,12 +24,20 @@ def compose(records: list[dict[str, Any]], *, preferences: list[str] = (),
     parts = []
     for record in records:
         if record["status"] != "success":
-            parts.append(f"I could not answer that: {record['content']}")
+            said = error_text(record["content"])
+            parts.append(f"I could not answer that: {said}"
+                         + (" Which one do you mean?" if "Closest matches" in said else ""))
             continue
         writer = _WRITERS.get(record["name"])
         artifact = record.get("artifact") or {}
         parts.append(writer(artifact, list(preferences)) if writer else record["content"])
     return "\n\n".join(p for p in parts if p)
+
+
+def error_text(content: str) -> str:
+    """A tool's error for the person: its last sentence is advice to an LLM ("Ask the person
+    which one they mean"), not to them."""
+    return content.split(" Ask the person")[0]
 
 
 def digest(records: list[dict[str, Any]], *, preferences: list[str] = (),

@@ -33,6 +33,12 @@ _ID_LIKE = re.compile(r"\b([A-Za-z]{1,3}\d{3,}|[A-Z0-9]{6,})\b")
 # "user 59229", "item id 71102": explicit labels, needed where ids are plain numbers
 # (RateBeer) and a user id may also read as some item's id.
 _LABELLED = re.compile(r"\b(user|item|beer|hotel)\s+(?:id\s+)?#?([\w.:-]+)", re.IGNORECASE)
+# "compared with the Hilton": a name the catalog does not know is kept, so the tool can answer
+# with close matches instead of the planner asking which item was meant.
+_OTHER_NAME = re.compile(r"\b(?:compared? (?:with|to)|versus|vs\.?|against|better than)\s+"
+                         r"(?:the\s+)?([A-Za-z0-9][\w'&.\- ]{1,60}?)\s*[?.!,]*\s*$", re.IGNORECASE)
+_NOT_A_NAME = re.compile(r"^(?:it|this|that|this one|that one|the other one|other one|others?|"
+                         r"the other|one)$", re.IGNORECASE)
 _MORE_THAN = re.compile(r"\bmore than\b|\bover\b|\brather than\b|\binstead of\b", re.IGNORECASE)
 _NOT_CARE = re.compile(r"\b(?:do not|don't|dont) care (?:about|for)\b|\bnot important\b",
                        re.IGNORECASE)
@@ -42,6 +48,7 @@ _NOT_CARE = re.compile(r"\b(?:do not|don't|dont) care (?:about|for)\b|\bnot impo
 class Extracted:
     items: list[str] = field(default_factory=list)  # known item ids, in order of mention
     unknown_items: list[str] = field(default_factory=list)  # id-like tokens nobody knows
+    unknown_names: list[str] = field(default_factory=list)  # "compared with <name>", unknown
     user: str | None = None
     aspects: list[str] = field(default_factory=list)
     k: int | None = None
@@ -71,6 +78,10 @@ def extract(message: str, catalog: Catalog, aspects: list[str], *,
         remainder = re.sub(re.escape(item_id), " ", remainder, flags=re.IGNORECASE)
         name = catalog.item_name(item_id).replace("(synthetic)", "").strip()
         remainder = re.sub(re.escape(name), " ", remainder, flags=re.IGNORECASE)
+    other = _OTHER_NAME.search(message)
+    if other and not out.items and not out.unknown_items \
+            and not _NOT_A_NAME.match(other.group(1).strip()):
+        out.unknown_names.append(other.group(1).strip())
     out.aspects = aspects_in_text(remainder, aspects)
     out.k = _k(remainder)
     ordinal = _ORDINAL.search(remainder)

@@ -23,7 +23,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 
 from elixir_agent.agent import grounding
-from elixir_agent.agent.compose import compose
+from elixir_agent.agent.compose import compose, error_text
 from elixir_agent.agent.llm import ChatModelWriter, Writer, load_prompt, resolve_llm
 from elixir_agent.agent.routed import after_turn, plan_turn
 from elixir_agent.agent.router import IntentRouter
@@ -235,7 +235,7 @@ class _Nodes:
             [r["artifact"] for r in records if r["status"] == "success" and r["artifact"]],
             # Error messages (unknown id + close matches) may be repeated as they are.
             extra_strings=[s for s in (state.get("active_user"), state.get("active_item")) if s]
-            + [r["content"] for r in records if r["status"] != "success"])
+            + [error_text(r["content"]) for r in records if r["status"] != "success"])
         question, preface = state["question"], state.get("preface") or ""
         preferences, intent = state.get("preferences") or [], state.get("intent")
 

@@ -132,7 +132,7 @@ def after_turn(state: dict[str, Any]) -> dict[str, Any]:
 
 def _mentions(ex: Extracted) -> list[str]:
     out = [ex.ordinal_item] if ex.ordinal_item else []
-    return out + [i for i in ex.items + ex.unknown_items if i not in out]
+    return out + [i for i in ex.items + ex.unknown_items + ex.unknown_names if i not in out]
 
 
 def _few_words(message: str, ex: Extracted) -> bool:

@@ -61,3 +61,15 @@ def test_a_how_question_naming_an_aspect_gets_aspect_scores(world):
     assert plan["intent"] == "aspects"
     assert plan["plan"] == [{"name": "aspect_ratings", "args": {
         "user_id": user, "item_id": item, "aspects": ["location"]}}]
+
+
+def test_an_unknown_name_to_compare_with_reaches_the_tool(world, routed_agent, pair):
+    """'compared with the Hilton' is not in the catalog: the tool offers close matches."""
+    user, item = pair
+    agent = routed_agent()
+    agent.ask("Would I like it?", conversation_id="cmp", user_id=user, item_id=item)
+    turn = agent.ask("and compared with the Hilton?", conversation_id="cmp")
+    assert turn.intent == "compare"
+    assert turn.tool_calls[0].args["item_b"] == "Hilton"
+    assert turn.tool_calls[0].status == "error" and "Hilton" in turn.tool_calls[0].content
+    assert turn.verification.ok and turn.active_item == item
