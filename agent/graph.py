@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
 from elixir_agent.agent import grounding
@@ -169,7 +170,14 @@ class _Nodes:
                          self.context.aspects)
 
     def act(self, state: AgentState) -> dict:
-        return {"records": [self._run(c["name"], c["args"]) for c in state.get("plan") or []]}
+        # Each result goes out as soon as it is back (stream mode "custom"), so a front end
+        # can finish that step while the next tool still runs.
+        emit = get_stream_writer()
+        records = []
+        for k, call in enumerate(state.get("plan") or []):
+            records.append(self._run(call["name"], call["args"]))
+            emit({"tool_record": records[-1], "index": k})
+        return {"records": records}
 
     def write(self, state: AgentState) -> dict:
         records = state.get("records") or []

@@ -6,7 +6,8 @@ event is always a `TurnEvent` carrying the same `Turn` that `ElixirAgent.ask` re
 
 Events come from the graph's per-node state updates (LangGraph `stream_mode="updates"`):
 
-    routed:        understand -> PlanEvent, act -> ToolEvent per call + PhaseEvent("writing"),
+    routed:        understand -> PlanEvent, act -> ToolEvent per call as it finishes (stream
+                   mode "custom") + PhaseEvent("writing"),
                    write -> PhaseEvent("verifying"), verify -> TurnEvent
     tool-calling:  call_model -> PlanEvent (the calls the model asked for) or
                    PhaseEvent("verifying") (it wrote the answer), tools -> ToolEvent per new
@@ -82,9 +83,14 @@ def stream_turn(graph, update: dict[str, Any], config: dict[str, Any], *, questi
     start = time.perf_counter()
     final: dict[str, Any] = {}
     records_seen = 0
-    for mode, chunk in graph.stream(update, config, stream_mode=["updates", "values"]):
+    for mode, chunk in graph.stream(update, config, stream_mode=["updates", "values", "custom"]):
         if mode == "values":
             final = chunk
+            continue
+        if mode == "custom":  # the routed planner's `act` reports each call as it finishes
+            if isinstance(chunk, dict) and "tool_record" in chunk:
+                yield ToolEvent(ToolCallRecord.from_dict(chunk["tool_record"]), chunk["index"])
+                records_seen += 1
             continue
         for node, node_update in chunk.items():
             events = _node_events(node, node_update or {}, records_seen)

@@ -95,3 +95,36 @@ def test_tool_calling_stream_reports_each_round_and_each_call_once(world, pair):
     # What the person saw, without the model's tool requests or the tool results.
     assert agent.transcript("tc") == [("user", "Would I like it, and is it clean?"),
                                       ("assistant", turn.answer)]
+
+
+def test_each_tool_result_arrives_before_the_next_tool_runs(world, embedder, pair):
+    """A front end can finish the first step while the second is still running.
+
+    The review index blocks until the test has seen the first tool's result; were results
+    only sent when all tools are done, the gate would time out.
+    """
+    import threading
+    from dataclasses import replace as replace_context
+
+    user, item = pair
+    first_seen, waits = threading.Event(), []
+
+    class GatedIndex:
+        def __init__(self, index):
+            self.index = index
+
+        def __getattr__(self, name):
+            waits.append(first_seen.wait(timeout=5))
+            return getattr(self.index, name)
+
+    context = replace_context(world.context, index=GatedIndex(world.context.index))
+    agent = build_agent(context, llm="none", embedder=embedder)
+    stream = agent.stream("Why would I like it?", conversation_id="gated", user_id=user,
+                          item_id=item)
+    first_tool = next(e for e in stream if isinstance(e, ToolEvent))
+    assert first_tool.record.name == "aspect_ratings"
+    first_seen.set()
+    rest = list(stream)
+    assert [e.record.name for e in rest if isinstance(e, ToolEvent)] == ["similar_reviews"]
+    assert waits and all(waits)  # the index was reached only after the first result was out
+    assert isinstance(rest[-1], TurnEvent)
