@@ -1,13 +1,19 @@
 """Text-overlap metrics for generated reviews: BLEU-4, ROUGE-1/2/L, METEOR or chrF.
 
-Kept in the core (rather than imported from `eval`) because the core never depends on the
-layers above it. METEOR needs NLTK's WordNet data; when it is not installed the report uses
-chrF instead and says so in the metric's name.
+Scales follow the explainable-recommendation literature (PETER, PEPLER tables): percentages
+in [0, 100]. All functions take parallel lists (hypotheses[i] is scored against
+references[i]). They live in the core, which never depends on the layers above it; the
+evaluation harness imports them from here. METEOR needs NLTK's WordNet data; without it
+chrF stands in and says so in its name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["TextScore", "bleu", "check_parallel", "chrf", "meteor_available", "meteor_or_chrf", "rouge_f1",
+           "text_scores"]
 
 
 def meteor_available() -> bool:
@@ -21,25 +27,71 @@ def meteor_available() -> bool:
 
 
 def text_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """Corpus BLEU-4 and mean ROUGE F1 on a 0-100 scale, plus METEOR or chrF."""
-    import sacrebleu
+    """Corpus BLEU-4, mean ROUGE F1 and METEOR (or chrF), keyed as the benchmark reports them."""
+    out = {"bleu4": bleu(hypotheses, references), **rouge_f1(hypotheses, references)}
+    third = meteor_or_chrf(hypotheses, references)
+    out[third.name] = third.value
+    return out
+
+
+@dataclass(frozen=True)
+class TextScore:
+    """A score that says which metric produced it (METEOR or its chrF stand-in)."""
+
+    name: str
+    value: float
+
+
+def check_parallel(hypotheses: Sequence[str], references: Sequence[str]) -> None:
+    """Parallel, non-empty lists, or a ValueError saying what is wrong."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    if not hypotheses:
+        raise ValueError("no hypotheses to score")
+
+
+def bleu(hypotheses: Sequence[str], references: Sequence[str], max_order: int = 4) -> float:
+    """Corpus BLEU-n (sacrebleu, 13a tokens, lower-cased), as PETER reports BLEU-1 and BLEU-4."""
+    from sacrebleu.metrics import BLEU
+
+    check_parallel(hypotheses, references)
+    metric = BLEU(max_ngram_order=max_order, lowercase=True)
+    return float(metric.corpus_score(list(hypotheses), [list(references)]).score)
+
+
+def rouge_f1(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """Mean ROUGE-1/2/L F1 over pairs, in percent: {"rouge1": .., "rouge2": .., "rougeL": ..}."""
     from rouge_score import rouge_scorer
 
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
-    hyps, refs = list(hypotheses), list(references)
-    out = {"bleu4": sacrebleu.corpus_bleu(hyps, [refs]).score}
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
-    totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
-    for hyp, ref in zip(hyps, refs, strict=True):
-        for key, score in scorer.score(ref, hyp).items():
-            totals[key] += score.fmeasure
-    out.update({key: 100 * value / max(len(hyps), 1) for key, value in totals.items()})
-    if meteor_available():
-        from nltk.translate.meteor_score import meteor_score
+    check_parallel(hypotheses, references)
+    kinds = ("rouge1", "rouge2", "rougeL")
+    scorer = rouge_scorer.RougeScorer(list(kinds))
+    totals = dict.fromkeys(kinds, 0.0)
+    for hypothesis, reference in zip(hypotheses, references, strict=True):
+        scores = scorer.score(reference, hypothesis)  # (target, prediction)
+        for kind in kinds:
+            totals[kind] += scores[kind].fmeasure
+    return {kind: 100.0 * total / len(hypotheses) for kind, total in totals.items()}
 
-        out["meteor"] = 100 * sum(meteor_score([r.split()], h.split())
-                                  for h, r in zip(hyps, refs, strict=True)) / max(len(hyps), 1)
-    else:
-        out["chrf"] = sacrebleu.corpus_chrf(hyps, [refs]).score
-    return out
+
+def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus chrF (sacrebleu defaults: character 6-grams, beta 2)."""
+    from sacrebleu.metrics import CHRF
+
+    check_parallel(hypotheses, references)
+    return float(CHRF().corpus_score(list(hypotheses), [list(references)]).score)
+
+
+def meteor_or_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> TextScore:
+    """Mean METEOR (NLTK) in percent when WordNet data is installed, else corpus chrF.
+
+    The returned `name` ("meteor" or "chrf") must be reported next to the value: the two
+    are not comparable.
+    """
+    check_parallel(hypotheses, references)
+    if not meteor_available():
+        return TextScore("chrf", chrf(hypotheses, references))
+    from nltk.translate.meteor_score import meteor_score
+
+    total = sum(meteor_score([r.lower().split()], h.lower().split()) for h, r in zip(hypotheses, references, strict=True))
+    return TextScore("meteor", 100.0 * total / len(hypotheses))
