@@ -45,6 +45,10 @@ class BenchOptions:
     threads: int | None = None
     seed: int = 42
     progress: bool = True
+    # Score finished runs already in REPORT_DIR/runs instead of training them again: an
+    # interrupted benchmark goes on where it stopped, and a decoding change is re-scored on
+    # the same trained models.
+    reuse_runs: bool = False
 
 
 @dataclass
@@ -90,6 +94,8 @@ def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) 
 
 def _train_variant(data_dir: Path, run_dir: Path, options: BenchOptions, budget: float,
                    **model_overrides) -> Path:
+    if options.reuse_runs and (run_dir / "config.json").exists():
+        return run_dir  # written last: the run finished
     model_cfg, train_cfg = build_configs(options.preset, model_overrides, dict(
         time_budget_s=budget, seed=options.seed, threads=options.threads,
         progress=options.progress))

@@ -182,6 +182,9 @@ def bench_core_command(
     eval_pairs: Annotated[int, typer.Option(help="Test pairs scored for text metrics.")
                           ] = 600,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    reuse_runs: Annotated[bool, typer.Option(
+        help="Score finished runs already under OUT/runs instead of training them again "
+             "(an interrupted benchmark goes on; the same models are re-scored).")] = False,
 ) -> None:
     """Benchmark ELIXIR against rating and retrieval baselines on one split; write a report.
 
@@ -190,7 +193,7 @@ def bench_core_command(
     from elixir_agent.core_model.bench import BenchOptions, run_bench
 
     options = BenchOptions(preset=preset.value, time_budget_s=time_budget, ablations=ablations,
-                           eval_pairs=eval_pairs, threads=threads)
+                           eval_pairs=eval_pairs, threads=threads, reuse_runs=reuse_runs)
     try:
         report = run_bench(data, out, options)
     except (ValueError, FileNotFoundError) as error:

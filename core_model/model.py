@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from elixir_agent.core_model.config import ModelConfig
 from elixir_agent.core_model.prompt_generator import build_prompt_generator
 
+NO_REPEAT_NGRAM = 3
+
 
 def _mlp(n_in: int, d: int, n_out: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d, n_out))
@@ -210,7 +212,8 @@ class Elixir(nn.Module):
         """Greedy decoding with the library's `generate()` (KV cache on) from soft prompts.
 
         Reviews are at least `cfg.min_new_tokens` long (the training median) unless the
-        caller passes `min_new_tokens` or asks for fewer tokens in all.
+        caller passes `min_new_tokens` or asks for fewer tokens in all, and never repeat a
+        trigram unless the caller passes another `no_repeat_ngram_size` (0 turns it off).
         """
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
@@ -219,6 +222,9 @@ class Elixir(nn.Module):
         mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
         generate_kwargs.setdefault("min_new_tokens",
                                    min(self.cfg.min_new_tokens or 0, max_new_tokens))
+        # Not in the paper: a small backbone loops ("chocolate, and chocolate, and ...") even
+        # with the repetition penalty; blocking repeated trigrams stops that.
+        generate_kwargs.setdefault("no_repeat_ngram_size", NO_REPEAT_NGRAM)
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
             do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,

@@ -55,3 +55,22 @@ def test_bench_core_end_to_end(tiny_data, tmp_path):
     assert set(saved["ablations"]) == {"ELIXIR (same budget)", "no aspects", "no attention"}
     assert saved["targets"]["generator_at_most_5pct_of_paper"] in (True, False)
     assert "## Ratings" in report.markdown and (tmp_path / "report" / "report.md").exists()
+
+
+def test_reuse_runs_scores_a_finished_run_without_training_it_again(tmp_path, monkeypatch):
+    from elixir_agent.core_model import bench
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(bench, "train", no_training)
+    finished = tmp_path / "runs" / "elixir"
+    finished.mkdir(parents=True)
+    (finished / "config.json").write_text("{}")
+    options = BenchOptions(preset="tiny", reuse_runs=True)
+    assert bench._train_variant(tmp_path, finished, options, 1.0) == finished
+
+    unfinished = tmp_path / "runs" / "no_aspects"  # no config.json: interrupted, train it
+    unfinished.mkdir()
+    with pytest.raises(AssertionError, match="trained again"):
+        bench._train_variant(tmp_path, unfinished, options, 1.0)

@@ -159,3 +159,13 @@ def test_other_schedules_and_designs_train_and_load(tiny_data, tmp_path, overrid
     if overrides.get("use_attention") is False:
         weights = rec.predict(user, item).user_importance.values()
         assert all(w == pytest.approx(1 / len(rec.aspects)) for w in weights)
+
+
+def test_generated_reviews_never_repeat_a_trigram(tiny_run):
+    rec = tiny_run.recommender()
+    pairs = [(u, i) for u in rec.artifacts.users.ids[:4] for i in rec.artifacts.items.ids[:2]]
+    users, items, *_ = rec._indices(pairs, False)
+    for row in rec.model.generate(users, items, max_new_tokens=40).tolist():
+        tokens = [t for t in row if t != rec.tokenizer.pad_token_id]
+        trigrams = list(zip(tokens, tokens[1:], tokens[2:], strict=False))
+        assert len(trigrams) == len(set(trigrams))
