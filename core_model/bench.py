@@ -84,6 +84,7 @@ def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) 
     report["text_metric_note"] = ("METEOR" if meteor_available() else
                                   "chrF (NLTK WordNet data not installed, so no METEOR)")
     report["bench_time_s"] = round(time.monotonic() - started, 1)
+    report["reused_runs"] = options.reuse_runs
     report["targets"] = _targets(report)
     markdown = render_markdown(report)
     write_json(out_dir / "report.json", report)

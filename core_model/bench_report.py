@@ -21,7 +21,10 @@ def render_markdown(report: dict) -> str:
              f"Train reviews: {report['n_train']}; scored test pairs (known user and item): "
              f"{report['n_test_scored']}; ELIXIR training budget {report['budget_s']:.0f}s, "
              f"actual training time {report['train_time_s']:.0f}s; whole benchmark "
-             f"{report['bench_time_s']:.0f}s.", "", "## Ratings (test, 1-5 scale)", ""]
+             f"{report['bench_time_s']:.0f}s"
+             + (" (finished runs reused: training time not included)"
+                if report.get("reused_runs") else "") + ".", "",
+             "## Ratings (test, 1-5 scale)", ""]
     header = ["model", "RMSE", "MAE", *(f"RMSE {a}" for a in aspects)]
     rows = [[name, _f(t["overall"]["rmse"]), _f(t["overall"]["mae"]),
              *(_f(t[a]["rmse"]) if a in t else "-" for a in aspects)]
