@@ -32,6 +32,7 @@ from elixir_agent.agent.state import TURN_FIELDS, AgentState
 from elixir_agent.agent.streaming import AgentEvent, stream_turn
 from elixir_agent.agent.turn import Turn, Verification
 from elixir_agent.agent.writing import Drafter, default_drafting
+from elixir_agent.tools._common import REVIEW_FENCE, REVIEW_FENCE_END
 from elixir_agent.tools.context import ToolContext
 from elixir_agent.tools.registry import load_tools
 
@@ -282,7 +283,7 @@ class _Nodes:
         if not answer.strip():
             problems.append("- the answer was empty")
         if self.writer is not None:
-            problems += _gaps(records, result)
+            problems += _gaps(records, result) + _echoes(answer)
         if self.drafter is not None and records:
             problems += self.drafter.problems(draft, question, records, preferences, intent)
         return problems
@@ -305,6 +306,16 @@ def _gaps(records: list[dict], result: grounding.CheckResult) -> list[str]:
 
 
 _RATING_TOOLS = {"predict_rating", "aspect_ratings", "compare_items"}
+# Pieces of the prompts and tool outputs a small model copies into its answer instead of
+# answering: they are never part of a good answer, and a fence means raw review text.
+_SCAFFOLDING = (REVIEW_FENCE, REVIEW_FENCE_END, "[tool ", "Evidence from the tools",
+                "Rewrite it", "Previous answer:", "Question:")
+
+
+def _echoes(answer: str) -> list[str]:
+    found = [s for s in _SCAFFOLDING if s.lower() in answer.lower()]
+    return [f"- the answer copies the prompt ({', '.join(repr(s) for s in found)}) instead of "
+            "answering in your own words"] if found else []
 
 
 def _content(content: Any) -> str:

@@ -69,3 +69,13 @@ def test_a_plain_lead_from_the_facts_passes():
     facts = "Predicted rating of Dark Ale for you: 2.40 out of 5, so it is probably not for you."
     assert lead_problems("Dark Ale is probably not for you.", "Would I like it?", facts,
                          RATING) == []
+
+
+def test_a_draft_that_copies_the_prompt_is_not_an_answer(world, embedder, pair):
+    """Numbers copied from the evidence pass the number check; the copy is still refused."""
+    user, item = pair
+    echo = ScriptedWriter(lambda system, prompt, n: prompt)  # parrots its whole prompt back
+    agent = build_agent(world.context, llm=echo, embedder=embedder, drafting="full")
+    turn = agent.ask("Why would I like it?", conversation_id="echo", user_id=user, item_id=item)
+    assert turn.verification.action == "replaced" and turn.verification.ok
+    assert "<<<REVIEW" not in turn.answer and "[tool " not in turn.answer
