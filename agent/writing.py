@@ -26,6 +26,10 @@ __all__ = ["DRAFTING_MODES", "Drafter", "default_drafting", "lead_problems"]
 DRAFTING_MODES = ("full", "lead")
 _EVIDENCE_CHARS = 2400  # keeps the local model's prompt inside its context window
 _LEAD_TOKENS = 48  # one or two sentences
+# The opening needs the headline facts (verdict, strongest and weakest aspect), not every
+# line: prompt processing is most of a small model's time on a CPU (about 230 tokens/s here).
+# Its words are still checked against the whole digest.
+_LEAD_FACT_CHARS = 400
 
 
 def default_drafting(writer: Writer | None) -> str:
@@ -50,7 +54,8 @@ class Drafter:
     def draft(self, question: str, records: list[dict], preferences: list[str],
               intent: str | None) -> str:
         if self.mode == "lead":
-            facts = digest(records, preferences=preferences, intent=intent)
+            facts = digest(records, preferences=preferences, intent=intent,
+                           max_chars=_LEAD_FACT_CHARS)
             lead = self.writer.write(load_prompt("lead"), load_prompt(
                 "lead_task", question=question, preferences=_preferences_line(preferences),
                 facts=facts), max_tokens=_LEAD_TOKENS)
@@ -67,7 +72,8 @@ class Drafter:
             lead = draft.removesuffix(body).strip()
             rewritten = self.writer.write(load_prompt("lead"), load_prompt(
                 "lead_revise", problems=listed, draft=lead, question=question,
-                facts=digest(records, preferences=preferences, intent=intent)),
+                facts=digest(records, preferences=preferences, intent=intent,
+                             max_chars=_LEAD_FACT_CHARS)),
                 max_tokens=_LEAD_TOKENS)
             return self._with_body(rewritten, records, preferences, intent)
         return self.writer.write(load_prompt("writer"), load_prompt(
