@@ -68,8 +68,7 @@ class Drafter:
                preferences: list[str], intent: str | None) -> str:
         listed = "\n".join(problems)
         if self.mode == "lead":
-            body = compose(records, preferences=preferences, intent=intent)
-            lead = draft.removesuffix(body).strip()
+            lead = _lead_of(draft, records, preferences, intent)
             rewritten = self.writer.write(load_prompt("lead"), load_prompt(
                 "lead_revise", problems=listed, draft=lead, question=question,
                 facts=digest(records, preferences=preferences, intent=intent,
@@ -85,8 +84,7 @@ class Drafter:
         """What the verifier cannot see in a lead-in: invented names, praise, contradictions."""
         if self.mode != "lead":
             return []
-        body = compose(records, preferences=preferences, intent=intent)
-        lead = draft.removesuffix(body).strip()
+        lead = _lead_of(draft, records, preferences, intent)
         return lead_problems(lead, question, digest(records, preferences=preferences,
                                                     intent=intent), records)
 
@@ -95,6 +93,12 @@ class Drafter:
                    intent: str | None) -> str:
         body = compose(records, preferences=preferences, intent=intent)
         return "\n\n".join(p for p in (_one_paragraph(lead), body) if p)
+
+
+def _lead_of(draft: str, records: list[dict], preferences: list[str],
+             intent: str | None) -> str:
+    """The LLM's opening of a lead-mode draft: the draft without the composed body."""
+    return draft.removesuffix(compose(records, preferences=preferences, intent=intent)).strip()
 
 
 def evidence_text(records: list[dict[str, Any]]) -> str:
