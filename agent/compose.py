@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from elixir_agent.tools._common import percent, score
+from elixir_agent.tools._common import ADVICE_TO_LLM, percent, score
 
 __all__ = ["compose", "digest", "error_text"]
 
@@ -35,9 +35,8 @@ def compose(records: list[dict[str, Any]], *, preferences: list[str] = (),
 
 
 def error_text(content: str) -> str:
-    """A tool's error for the person: its last sentence is advice to an LLM ("Ask the person
-    which one they mean"), not to them."""
-    return content.split(" Ask the person")[0]
+    """A tool's error for the person: its last sentence is advice to an LLM, not to them."""
+    return content.split(f" {ADVICE_TO_LLM}")[0]
 
 
 def digest(records: list[dict[str, Any]], *, preferences: list[str] = (),

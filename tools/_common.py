@@ -42,6 +42,11 @@ def r4(value: float) -> float:
     return round(float(value), 4)
 
 
+# Unknown-name errors end with advice to the LLM; a front end showing the error to the person
+# cuts it off here (see `agent.compose.error_text`).
+ADVICE_TO_LLM = "Ask the person which one they mean"
+
+
 def resolve_user(ctx: ToolContext, text: str) -> str:
     user_id = ctx.catalog.resolve_user(text)
     if user_id is None and ctx.recommender.has_user(text.strip()):
@@ -49,7 +54,7 @@ def resolve_user(ctx: ToolContext, text: str) -> str:
     if user_id is None:
         close = ", ".join(f"{m.id} ({m.name})" for m in ctx.catalog.suggest_users(text, 5))
         raise ToolException(f"Unknown user '{text}'. Closest known users: {close or 'none'}. "
-                            "Ask the person which one they mean.")
+                            f"{ADVICE_TO_LLM}.")
     return user_id
 
 
@@ -60,7 +65,7 @@ def resolve_item(ctx: ToolContext, text: str) -> str:
     if item_id is None:
         close = ", ".join(f"{m.id} '{m.name}'" for m in ctx.catalog.suggest_items(text, 5))
         raise ToolException(f"Unknown item '{text}'. Closest matches: {close or 'none'}. "
-                            "Ask the person which one they mean, or use one of these ids.")
+                            f"{ADVICE_TO_LLM}, or use one of these ids.")
     return item_id
 
 
