@@ -15,6 +15,14 @@ def _f(value, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _seed_table(seeds: dict) -> list[str]:
+    rows = [[r["seed"], _f(r["valid_rmse"]), _f(r["rmse"]), _f(r["mae"])] for r in seeds["runs"]]
+    return ["", "### ELIXIR ratings over seeds (rating-only runs, same split)", "",
+            *_table(["seed", "valid RMSE", "test RMSE", "test MAE"], rows), "",
+            f"Test RMSE {seeds['rmse_mean']:.4f} ± {seeds['rmse_sd']:.4f} (mean ± sd over "
+            f"{len(rows)} seeds)."]
+
+
 def render_markdown(report: dict) -> str:
     aspects = report["aspects"]
     lines = [f"# Core benchmark: {report['dataset']} (preset `{report['preset']}`)", "",
@@ -30,6 +38,8 @@ def render_markdown(report: dict) -> str:
              *(_f(t[a]["rmse"]) if a in t else "-" for a in aspects)]
             for name, t in report["ratings"].items()]
     lines += _table(header, rows)
+    if "rating_seeds" in report:
+        lines += _seed_table(report["rating_seeds"])
     metric = "meteor" if "meteor" in report["text"]["ELIXIR"] else "chrf"
     lines += ["", f"## Explanations (test sample; third metric: {report['text_metric_note']})",
               ""]

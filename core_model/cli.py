@@ -181,6 +181,9 @@ def bench_core_command(
                          ] = True,
     eval_pairs: Annotated[int, typer.Option(help="Test pairs scored for text metrics.")
                           ] = 600,
+    rating_seeds: Annotated[int, typer.Option(min=0,
+        help="Extra rating-only ELIXIR runs, one per seed, to show the RMSE spread (0: none).")
+                            ] = 3,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
     reuse_runs: Annotated[bool, typer.Option(
         help="Score finished runs already under OUT/runs instead of training them again "
@@ -193,7 +196,8 @@ def bench_core_command(
     from elixir_agent.core_model.bench import BenchOptions, run_bench
 
     options = BenchOptions(preset=preset.value, time_budget_s=time_budget, ablations=ablations,
-                           eval_pairs=eval_pairs, threads=threads, reuse_runs=reuse_runs)
+                           eval_pairs=eval_pairs, rating_seeds=rating_seeds, threads=threads,
+                           reuse_runs=reuse_runs)
     try:
         report = run_bench(data, out, options)
     except (ValueError, FileNotFoundError) as error:

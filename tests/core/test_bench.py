@@ -54,6 +54,8 @@ def test_bench_core_end_to_end(tiny_data, tmp_path):
     assert set(saved["ratings"]) == {"global mean", "user+item bias", "biased MF", "ELIXIR"}
     assert set(saved["ablations"]) == {"ELIXIR (same budget)", "no aspects", "no attention"}
     assert saved["targets"]["generator_at_most_5pct_of_paper"] in (True, False)
+    assert [r["seed"] for r in saved["rating_seeds"]["runs"]] == [42, 43, 44]
+    assert "rmse_ratio_seed_mean_to_best_baseline" in saved["targets"]
     assert "## Ratings" in report.markdown and (tmp_path / "report" / "report.md").exists()
 
 
@@ -74,3 +76,24 @@ def test_reuse_runs_scores_a_finished_run_without_training_it_again(tmp_path, mo
     unfinished.mkdir()
     with pytest.raises(AssertionError, match="trained again"):
         bench._train_variant(tmp_path, unfinished, options, 1.0)
+
+
+def test_rating_seeds_train_one_rating_only_run_per_seed_and_report_the_spread(
+        tiny_data, tmp_path):
+    from elixir_agent.core_model import bench
+    from elixir_agent.core_model.bench_report import _seed_table
+    from elixir_agent.core_model.data.storage import load_prepared
+
+    test = load_prepared(tiny_data).split("test")
+    options = BenchOptions(preset="tiny", rating_seeds=2, seed=7, threads=1, progress=False)
+    seeds = bench._rating_seeds(tiny_data, tmp_path, options, 30.0, test)
+
+    assert [r["seed"] for r in seeds["runs"]] == [7, 8]
+    for seed in (7, 8):
+        config = json.loads((tmp_path / "runs" / f"rating_seed{seed}" / "config.json").read_text())
+        assert config["train"]["seed"] == seed and config["model"]["text"] is False
+    rmses = [r["rmse"] for r in seeds["runs"]]
+    assert seeds["rmse_mean"] == pytest.approx(np.mean(rmses))
+    assert seeds["rmse_sd"] == pytest.approx(np.std(rmses, ddof=1))
+    assert rmses[0] != rmses[1]  # the seed changes the run
+    assert any("mean ± sd over 2 seeds" in line for line in _seed_table(seeds))
