@@ -120,7 +120,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                       backbone_config="mini", vocab_size=2000, max_words=64,
                       max_target_tokens=80),
         # One thread: with other processes on two cores, a second thread mostly waits.
-        "train": dict(rating_epochs=25, text_epochs=3, batch_size=64, text_batch_size=32,
+        "train": dict(rating_epochs=25, text_epochs=8, batch_size=64, text_batch_size=32,
                       text_lr=2e-3, time_budget_s=1500.0, checkpoint_every=200,
                       warmup_steps=100, threads=1),
     },

@@ -35,6 +35,15 @@ class DemoPlan:
         base = workdir / name
         return cls(base / "data", base / "run", base / "index", source, fmt, minutes)
 
+    @property
+    def text_epochs(self) -> str:
+        """About one text epoch per two minutes of budget, at most the preset's eight.
+
+        The text learning rate decays over the planned epochs; planning more than the budget
+        can finish would stop training while the rate is still high.
+        """
+        return str(min(8, max(1, round(self.minutes / 2))))
+
     def steps(self) -> list[tuple[str, Path, list[str]]]:
         """(what, output that proves it is done, command arguments) in order."""
         if self.source is None:
@@ -49,7 +58,8 @@ class DemoPlan:
             # a time budget so the demo fits in about ten minutes on a 2-core machine.
             ("core model", self.run / "summary.json",
              ["train", "--data", str(self.data), "--out", str(self.run), "--preset", "cpu",
-              "--time-budget", str(int(self.minutes * 60)), "--threads", threads, "--overwrite"]),
+              "--time-budget", str(int(self.minutes * 60)), "--text-epochs", self.text_epochs,
+              "--threads", threads, "--overwrite"]),
             ("review index", self.index / "manifest.json",
              ["index", "build", "--data", str(self.data), "--out", str(self.index)]),
         ]

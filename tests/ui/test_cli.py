@@ -46,6 +46,18 @@ def test_demo_keeps_real_and_synthetic_data_apart(tmp_path):
     assert real.steps()[0][2][:4] == ["data", "prepare", "--format", "ratebeer"]
 
 
+def test_demo_plans_only_the_text_epochs_its_training_budget_can_finish(tmp_path):
+    def train_args(minutes: float) -> list[str]:
+        plan = DemoPlan.for_source(tmp_path, None, None, minutes=minutes)
+        return next(args for what, _, args in plan.steps() if what == "core model")
+
+    default = train_args(6.0)
+    assert default[default.index("--time-budget") + 1] == "360"
+    assert default[default.index("--text-epochs") + 1] == "3"
+    longer = train_args(30.0)
+    assert longer[longer.index("--text-epochs") + 1] == "8"  # the cpu preset's own number
+
+
 def _built_with(monkeypatch, args: list[str]) -> dict:
     """The keyword arguments `elixir-agent ui ARGS` builds the app with (it stops there)."""
     from elixir_agent.ui import cli as ui_cli
