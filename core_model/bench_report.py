@@ -43,10 +43,14 @@ def render_markdown(report: dict) -> str:
     metric = "meteor" if "meteor" in report["text"]["ELIXIR"] else "chrf"
     lines += ["", f"## Explanations (test sample; third metric: {report['text_metric_note']})",
               ""]
-    header = ["model", "BLEU-4", "ROUGE-1", "ROUGE-2", "ROUGE-L", metric]
-    text_rows = [[name, *(_f(s[k], 2) for k in ("bleu4", "rouge1", "rouge2", "rougeL", metric))]
+    header = ["model", "BLEU-4", "ROUGE-1", "ROUGE-2", "ROUGE-L", metric, "unique %",
+              "distinct-2 %"]
+    keys = ("bleu4", "rouge1", "rouge2", "rougeL", metric, "unique", "distinct2")
+    text_rows = [[name, *(_f(s[k], 2) if k in s else "-" for k in keys)]
                  for name, s in report["text"].items()]
     lines += _table(header, text_rows)
+    lines += ["", "unique %: share of distinct texts; distinct-2 %: distinct word bigrams over "
+              "all bigrams. Both compare the texts with one another, not with the references."]
     if "ablations" in report:
         lines += ["", "## Ablations (each trained with the same shorter budget)", ""]
         rows = [[name, _f(s["budget_s"], 0), _f(s["rmse_on_text_pairs"]),

@@ -9,6 +9,7 @@ chrF stands in and says so in its name.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,7 +32,22 @@ def text_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[st
     out = {"bleu4": bleu(hypotheses, references), **rouge_f1(hypotheses, references)}
     third = meteor_or_chrf(hypotheses, references)
     out[third.name] = third.value
-    return out
+    return {**out, **diversity(hypotheses)}
+
+
+def diversity(hypotheses: Sequence[str]) -> dict[str, float]:
+    """How much the texts differ from one another, in percent; the references play no part.
+
+    `unique`: share of distinct texts. `distinct2`: distinct word bigrams over all bigrams.
+    A generator that writes the same review for every pair can still score BLEU and ROUGE
+    against typical references; these two numbers show it.
+    """
+    if not hypotheses:
+        raise ValueError("no hypotheses to score")
+    words = [text.lower().split() for text in hypotheses]
+    bigrams = [pair for ws in words for pair in itertools.pairwise(ws)]
+    return {"unique": 100.0 * len(set(map(tuple, words))) / len(words),
+            "distinct2": 100.0 * len(set(bigrams)) / len(bigrams) if bigrams else 0.0}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,18 @@ def test_text_scores_on_hand_checked_cases():
     assert half["rouge1"] == pytest.approx(50)
 
 
+def test_diversity_exposes_a_generator_that_writes_the_same_review_for_everyone():
+    same = text_scores(["pours dark with a tan head"] * 4, ["dark stout", "pale lager",
+                                                           "hazy ipa", "red ale"])
+    varied = text_scores(["pours dark with a tan head", "hazy and juicy with citrus",
+                          "crisp clean lager", "pours dark with a tan head"],
+                         ["dark stout", "pale lager", "hazy ipa", "red ale"])
+    assert same["unique"] == pytest.approx(25) and varied["unique"] == pytest.approx(75)
+    # 5 bigrams repeated 4 times -> 5 of 20 distinct.
+    assert same["distinct2"] == pytest.approx(25)
+    assert varied["distinct2"] > same["distinct2"]
+
+
 def test_retrieval_baselines_pick_from_the_same_item():
     retriever = ReviewRetriever(
         ["a", "b", "c", "a"], ["x", "x", "x", "y"],
