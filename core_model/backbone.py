@@ -40,7 +40,8 @@ def pretrained_backbone(name_or_path: str | Path, quantize: str = "none"
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     elif quantize == "4bit":
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True)
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            llm_int8_skip_modules=unblocked_4bit_layers(name_or_path))
     elif quantize != "none":
         raise ValueError(f"quantize must be none, 8bit or 4bit (got {quantize!r})")
     try:
@@ -49,6 +50,29 @@ def pretrained_backbone(name_or_path: str | Path, quantize: str = "none"
         raise OSError(f"cannot load backbone {name_or_path!r}: {error}. Pass a local directory "
                       "saved with save_pretrained, or use --backbone-config tiny|mini|small "
                       "to train one from scratch offline") from error
+
+
+# bitsandbytes quantizes 4-bit weights in blocks of this many input features. On CPUs with
+# AVX512-BF16 its inference kernel needs whole blocks: narrower layers fail at the first
+# forward pass (bitsandbytes 0.50.2), so they stay in full precision instead.
+BNB_4BIT_BLOCK = 64
+
+
+def unblocked_4bit_layers(name_or_path: str | Path) -> list[str] | None:
+    """T5 linear layers whose input width is not a whole number of 4-bit blocks.
+
+    Returns patterns for `llm_int8_skip_modules` (matched as name suffixes), `lm_head` included
+    as transformers does by default, or None when every layer can be quantized.
+    """
+    try:
+        config = T5Config.from_pretrained(str(name_or_path))
+    except OSError:
+        return None  # from_pretrained below says what is wrong with the path
+    inputs = {".q": config.d_model, ".k": config.d_model, ".v": config.d_model,
+              ".o": config.num_heads * config.d_kv, ".wi": config.d_model,
+              ".wi_0": config.d_model, ".wi_1": config.d_model, ".wo": config.d_ff}
+    skipped = [name for name, width in inputs.items() if width % BNB_4BIT_BLOCK]
+    return [*skipped, "lm_head"] if skipped else None
 
 
 def apply_finetune(backbone: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 16
