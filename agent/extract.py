@@ -68,16 +68,17 @@ def extract(message: str, catalog: Catalog, aspects: list[str], *,
             out.items = [i for i in out.items if i != token]
         elif label.lower() != "user" and (item := catalog.resolve_item(token)) and item not in out.items:
             out.items.append(item)
-    for token in _ID_LIKE.findall(message):
-        if catalog.resolve_user(token):
-            out.user = catalog.resolve_user(token)
-        elif not catalog.resolve_item(token) and token not in out.unknown_items:
-            out.unknown_items.append(token)
     remainder = message
     for item_id in out.items:  # numbers inside names are not counts
         remainder = re.sub(re.escape(item_id), " ", remainder, flags=re.IGNORECASE)
         name = catalog.item_name(item_id).replace("(synthetic)", "").strip()
         remainder = re.sub(re.escape(name), " ", remainder, flags=re.IGNORECASE)
+    # Id-like words inside a recognised name ("Southern Tier 2XSTOUT") belong to that name.
+    for token in _ID_LIKE.findall(remainder):
+        if catalog.resolve_user(token):
+            out.user = catalog.resolve_user(token)
+        elif not catalog.resolve_item(token) and token not in out.unknown_items:
+            out.unknown_items.append(token)
     other = _OTHER_NAME.search(message)
     if other and not out.items and not out.unknown_items \
             and not _NOT_A_NAME.match(other.group(1).strip()):

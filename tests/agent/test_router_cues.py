@@ -45,6 +45,25 @@ def test_labelled_numeric_ids_are_read_as_user_and_item():
     assert found.items == ["71102"]
 
 
+def test_an_id_like_word_inside_a_known_name_is_not_an_unknown_id():
+    import pandas as pd
+
+    from elixir_agent.agent.extract import extract
+    from elixir_agent.tools.catalog import Catalog
+
+    train = pd.DataFrame({
+        "review_id": ["a", "b"], "user_id": ["59229", "59229"], "item_id": ["161993", "300"],
+        "rating": [4.0, 3.0], "text": ["good", "ok"],
+        "item_name": ["Southern Tier 2XSTOUT", "Pils"], "user_name": ["x", "x"],
+        "aspect_taste": [4.0, 3.0],
+    })
+    catalog = Catalog.from_frame(train, ["taste"])
+    found = extract("Compare it with Southern Tier 2XSTOUT.", catalog, ["taste"])
+    assert found.items == ["161993"] and found.unknown_items == []
+    alone = extract("Compare it with 9XSTOUT.", catalog, ["taste"])  # nobody's id or name
+    assert alone.items == [] and alone.unknown_items == ["9XSTOUT"]
+
+
 def test_a_how_question_naming_an_aspect_gets_aspect_scores(world):
     """Embeddings sometimes send "how is the X of Y?" to reviews; naming an aspect wins."""
     from elixir_agent.agent.routed import plan_turn
