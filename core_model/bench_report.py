@@ -54,10 +54,9 @@ def render_markdown(report: dict) -> str:
     if "ablations" in report:
         lines += ["", "## Ablations (each trained with the same shorter budget)", ""]
         rows = [[name, _f(s["budget_s"], 0), _f(s["rmse_on_text_pairs"]),
-                 *(_f(s[k], 2) for k in ("bleu4", "rouge1", "rouge2", "rougeL", metric))]
+                 *(_f(s[k], 2) if k in s else "-" for k in keys)]
                 for name, s in report["ablations"].items()]
-        lines += _table(["variant", "budget s", "RMSE (text pairs)", "BLEU-4", "ROUGE-1",
-                         "ROUGE-2", "ROUGE-L", metric], rows)
+        lines += _table(["variant", "budget s", "RMSE (text pairs)", *header[1:]], rows)
     p = report["params"]
     lines += ["", "## Parameters", "", *_table(["what", "count"], [
         ["total", f"{p['total']:,}"], ["trainable", f"{p['trainable']:,}"],
