@@ -69,6 +69,9 @@ def train_command(
     text: Annotated[bool, typer.Option(help="--no-text trains ratings only.")] = True,
     rating_epochs: Annotated[int | None, typer.Option()] = None,
     text_epochs: Annotated[int | None, typer.Option()] = None,
+    select_text_by: Annotated[str | None, typer.Option(
+        help="Which text epoch to keep: rougeL (default) or bleu4 on 100 generated validation "
+             "reviews, as the paper does; nll generates nothing and is faster.")] = None,
     time_budget: Annotated[float | None, typer.Option(
         help="Seconds after which training stops (the rating phase gets a share).")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
@@ -93,7 +96,7 @@ def train_command(
     if backbone is not None and finetune is None:
         model["finetune"] = "frozen"  # the paper's choice for a pretrained backbone
     train_kw = dict(schedule=schedule, rating_epochs=rating_epochs, text_epochs=text_epochs,
-                    time_budget_s=time_budget, seed=seed, device=device, threads=threads,
+                    select_text_by=select_text_by, time_budget_s=time_budget, seed=seed, device=device, threads=threads,
                     checkpoint_every=checkpoint_every)
     try:
         model_cfg, train_cfg = build_configs(preset.value, model, train_kw)

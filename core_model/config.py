@@ -14,6 +14,7 @@ GENERATORS = ("lowrank", "paper")
 FINETUNE_MODES = ("frozen", "lora", "full")
 QUANTIZE_MODES = ("none", "8bit", "4bit")
 SCHEDULES = ("sequential", "joint")
+TEXT_SELECTION = ("nll", "rougeL", "bleu4")
 BACKBONE_CONFIGS = ("tiny", "mini", "small")
 
 
@@ -87,6 +88,11 @@ class TrainConfig:
     rating_epochs: int = 30
     text_epochs: int = 10
     patience: int = 3  # early stopping: epochs without validation improvement
+    # Which text epoch to keep: the paper keeps the best validation text metric. "rougeL" and
+    # "bleu4" generate reviews for `select_text_pairs` validation pairs after every text
+    # epoch (seconds on CPU); "nll" keeps the lowest validation NLL and generates nothing.
+    select_text_by: str = "rougeL"
+    select_text_pairs: int = 100
     text_weight: float = 1.0  # joint schedule: loss = rating + text_weight * text
     grad_clip: float = 1.0
     time_budget_s: float | None = None  # stop the text phase when this much time has passed
@@ -101,6 +107,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("select_text_by", self.select_text_by, TEXT_SELECTION)
+        if self.select_text_pairs < 1:
+            raise ValueError(f"select_text_pairs must be positive (got {self.select_text_pairs})")
         if self.batch_size < 1 or self.text_batch_size < 1:
             raise ValueError("batch sizes must be positive")
 

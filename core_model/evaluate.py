@@ -79,3 +79,20 @@ def generate_texts(model: Elixir, tokenizer, users: torch.Tensor, items: torch.T
                              max_new_tokens=max_new_tokens)
         texts.extend(t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True))
     return texts
+
+
+def validation_text_score(model: Elixir, tokenizer, data: RatingTensors, metric: str,
+                          n_pairs: int, device: torch.device, max_new_tokens: int) -> float:
+    """BLEU-4 or ROUGE-L F1 of greedy reviews for the first `n_pairs` validation rows.
+
+    The same rows every epoch, so scores are comparable from one epoch to the next.
+    """
+    from elixir_agent.core_model.text_metrics import bleu, rouge_f1
+
+    n = min(n_pairs, len(data.texts))
+    was_training = model.training
+    hyps = generate_texts(model, tokenizer, data.users[:n], data.items[:n], device,
+                          max_new_tokens=max_new_tokens)
+    model.train(was_training)
+    refs = data.texts[:n]
+    return bleu(hyps, refs) if metric == "bleu4" else rouge_f1(hyps, refs)["rougeL"]

@@ -31,7 +31,7 @@ from elixir_agent.core_model.checkpoint import (
 )
 from elixir_agent.core_model.config import ModelConfig, TrainConfig
 from elixir_agent.core_model.encoding import pad_labels
-from elixir_agent.core_model.evaluate import evaluate_ratings, text_nll
+from elixir_agent.core_model.evaluate import evaluate_ratings, text_nll, validation_text_score
 from elixir_agent.core_model.progress import Progress
 
 Loss = Callable[[dict], torch.Tensor]
@@ -235,7 +235,7 @@ def _limit_reached(setup, state, started) -> bool:
 def _end_epoch(setup, state, started, out_dir, optimizer) -> None:
     """Validate, keep the best weights, log a metrics line, checkpoint."""
     metrics = _validate(setup, state.phase)
-    score = metrics["valid_nll"] if state.phase == "text" else metrics["valid_rmse"]
+    score = metrics["valid_rmse"] if state.phase != "text" else _text_score(setup, metrics)
     improved = score < state.best - 1e-5
     if improved:
         state.best, state.bad_epochs = score, 0
@@ -263,7 +263,18 @@ def _validate(setup, phase: str) -> dict[str, float]:
         out["valid_rmse"], out["valid_mae"] = errors["rmse"], errors["mae"]
     if phase != "rating" and setup.model_cfg.text:
         out["valid_nll"] = text_nll(setup.model, setup.valid, setup.valid_labels, setup.device)
+    metric = setup.train_cfg.select_text_by
+    if phase == "text" and setup.model_cfg.text and metric != "nll":
+        out[f"valid_{metric}"] = validation_text_score(
+            setup.model, setup.tokenizer, setup.valid, metric,
+            setup.train_cfg.select_text_pairs, setup.device, setup.model_cfg.max_target_tokens)
     return out
+
+
+def _text_score(setup, metrics: dict[str, float]) -> float:
+    """Lower is better: the NLL, or the negated text metric."""
+    metric = setup.train_cfg.select_text_by
+    return metrics["valid_nll"] if metric == "nll" else -metrics[f"valid_{metric}"]
 
 
 def _progress(state: PhaseState) -> dict:

@@ -169,3 +169,34 @@ def test_generated_reviews_never_repeat_a_trigram(tiny_run):
         tokens = [t for t in row if t != rec.tokenizer.pad_token_id]
         trigrams = list(zip(tokens, tokens[1:], tokens[2:], strict=False))
         assert len(trigrams) == len(set(trigrams))
+
+
+@pytest.mark.parametrize("metric", ["rougeL", "bleu4"])
+def test_the_kept_text_epoch_is_the_one_with_the_best_validation_text_metric(
+        tiny_data, tmp_path, metric):
+    """The paper keeps the text model with the best validation text metric, not the last."""
+    import json
+
+    from elixir_agent.core_model.assembly import build_setup
+    from elixir_agent.core_model.evaluate import validation_text_score
+
+    run = tmp_path / "run"
+    train_tiny(tiny_data, run, text_epochs=4, text_lr=1e-2, select_text_by=metric,
+               select_text_pairs=24)
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    logged = [line[f"valid_{metric}"] for line in lines if line["phase"] == "text"]
+    assert len(logged) == 4
+
+    rec = ElixirRecommender.from_run(run)
+    setup = build_setup(tiny_data, rec.model.cfg, _train_config(run), torch.device("cpu"))
+    kept = validation_text_score(rec.model, rec.tokenizer, setup.valid, metric, 24,
+                                 torch.device("cpu"), rec.model.cfg.max_target_tokens)
+    assert kept == pytest.approx(max(logged), abs=1e-6)
+
+
+def _train_config(run):
+    import json
+
+    from elixir_agent.core_model.config import TrainConfig
+
+    return TrainConfig(**json.loads((run / "config.json").read_text())["train"])
