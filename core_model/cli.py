@@ -96,8 +96,8 @@ def train_command(
     if backbone is not None and finetune is None:
         model["finetune"] = "frozen"  # the paper's choice for a pretrained backbone
     train_kw = dict(schedule=schedule, rating_epochs=rating_epochs, text_epochs=text_epochs,
-                    select_text_by=select_text_by, time_budget_s=time_budget, seed=seed, device=device, threads=threads,
-                    checkpoint_every=checkpoint_every)
+                    select_text_by=select_text_by, time_budget_s=time_budget, seed=seed,
+                    device=device, threads=threads, checkpoint_every=checkpoint_every)
     try:
         model_cfg, train_cfg = build_configs(preset.value, model, train_kw)
         summary = train(data, out, model_cfg, train_cfg, resume=resume, overwrite=overwrite)
