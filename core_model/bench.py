@@ -124,6 +124,12 @@ def _errors(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
             "mae": float(np.mean(np.abs(pred - target)))}
 
 
+def _overall_errors(rec: ElixirRecommender, frame: pd.DataFrame) -> dict[str, float]:
+    """RMSE and MAE of the overall rating on the frame's (user, item) pairs."""
+    preds = rec.predict_batch(list(zip(frame.user_id, frame.item_id, strict=True)))
+    return _errors(np.array([p.rating for p in preds]), frame.rating.to_numpy())
+
+
 def _rating_table(dataset, rec: ElixirRecommender, test: pd.DataFrame) -> dict:
     train, valid = dataset.split("train"), dataset.split("valid")
     users, items = rec.artifacts.users.index, rec.artifacts.items.index
@@ -153,8 +159,7 @@ def _rating_seeds(data_dir: Path, out_dir: Path, options: BenchOptions, budget: 
         run = _train_variant(data_dir, out_dir / "runs" / f"rating_seed{seed}", options,
                              budget, seed=seed, text=False)
         rec = ElixirRecommender.from_run(run, device="cpu")
-        preds = rec.predict_batch(list(zip(test.user_id, test.item_id, strict=True)))
-        errors = _errors(np.array([p.rating for p in preds]), test.rating.to_numpy())
+        errors = _overall_errors(rec, test)
         summary = json.loads((run / "summary.json").read_text())
         runs.append({"seed": seed, "valid_rmse": summary["valid"]["rmse"], **errors})
     rmses = np.array([r["rmse"] for r in runs])
@@ -210,9 +215,7 @@ def _ablations(data_dir, out_dir, options, budget, pairs, max_words) -> dict:
         refs = [normalize_text(t, max_words) for t in pairs.text]
         scores = _generated_scores(rec, pairs, refs)
         scores.pop("examples")
-        preds = rec.predict_batch(list(zip(pairs.user_id, pairs.item_id, strict=True)))
-        scores["rmse_on_text_pairs"] = _errors(np.array([p.rating for p in preds]),
-                                               pairs.rating.to_numpy())["rmse"]
+        scores["rmse_on_text_pairs"] = _overall_errors(rec, pairs)["rmse"]
         out[name] = {"budget_s": short, **scores}
     return out
 

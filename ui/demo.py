@@ -37,12 +37,15 @@ class DemoPlan:
 
     @property
     def text_epochs(self) -> str:
-        """About one text epoch per two minutes of budget, at most the preset's eight.
+        """About one text epoch per two minutes of budget, at most the cpu preset's own number.
 
         The text learning rate decays over the planned epochs; planning more than the budget
         can finish would stop training while the rate is still high.
         """
-        return str(min(8, max(1, round(self.minutes / 2))))
+        from elixir_agent.core_model.config import PRESETS
+
+        most = PRESETS["cpu"]["train"]["text_epochs"]
+        return str(min(most, max(1, round(self.minutes / 2))))
 
     def steps(self) -> list[tuple[str, Path, list[str]]]:
         """(what, output that proves it is done, command arguments) in order."""
