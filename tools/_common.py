@@ -15,17 +15,28 @@ from pydantic import BaseModel
 
 from elixir_agent.tools.aspects import match_aspect
 from elixir_agent.tools.context import ToolContext
+from elixir_agent.tools.intents import INTENTS
 
 REVIEW_FENCE = "<<<REVIEW"
 REVIEW_FENCE_END = "REVIEW>>>"
 
 
 def make_tool(name: str, description: str, args_schema: type[BaseModel],
-              func: Callable[..., tuple[str, dict[str, Any]]]) -> BaseTool:
-    """A LangChain tool returning (text for the LLM, artifact); `ToolException` -> observation."""
+              func: Callable[..., tuple[str, dict[str, Any]]], *,
+              intents: tuple[str, ...] = ()) -> BaseTool:
+    """A LangChain tool returning (text for the LLM, artifact); `ToolException` -> observation.
+
+    `intents` names the questions it answers (see `tools.intents.INTENTS`); the routed
+    planner reads them from `metadata["intents"]`.
+    """
+    unknown = [i for i in intents if i not in INTENTS]
+    if unknown:
+        raise ValueError(f"tool {name!r} declares unknown intent(s) {unknown}; "
+                         f"known: {sorted(INTENTS)}")
     return StructuredTool.from_function(
         func=func, name=name, description=description, args_schema=args_schema,
         response_format="content_and_artifact", handle_tool_error=True,
+        metadata={"intents": list(intents)},
     )
 
 

@@ -67,4 +67,5 @@ class AspectRatings:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, AspectRatingsArgs, AspectRatings(ctx))
+    return make_tool(NAME, DESCRIPTION, AspectRatingsArgs, AspectRatings(ctx),
+                     intents=("aspects", "explain"))

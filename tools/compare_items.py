@@ -68,4 +68,5 @@ class CompareItems:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, CompareItemsArgs, CompareItems(ctx))
+    return make_tool(NAME, DESCRIPTION, CompareItemsArgs, CompareItems(ctx),
+                     intents=("compare",))

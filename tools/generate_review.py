@@ -43,4 +43,5 @@ class GenerateReview:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, GenerateReviewArgs, GenerateReview(ctx))
+    return make_tool(NAME, DESCRIPTION, GenerateReviewArgs, GenerateReview(ctx),
+                     intents=("generated_review",))

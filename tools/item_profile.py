@@ -43,4 +43,5 @@ class ItemProfile:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, ItemProfileArgs, ItemProfile(ctx))
+    return make_tool(NAME, DESCRIPTION, ItemProfileArgs, ItemProfile(ctx),
+                     intents=("item_profile",))

@@ -42,4 +42,5 @@ class PredictRating:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, PredictRatingArgs, PredictRating(ctx))
+    return make_tool(NAME, DESCRIPTION, PredictRatingArgs, PredictRating(ctx),
+                     intents=("rating",))

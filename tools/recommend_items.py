@@ -61,4 +61,5 @@ class RecommendItems:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, RecommendItemsArgs, RecommendItems(ctx))
+    return make_tool(NAME, DESCRIPTION, RecommendItemsArgs, RecommendItems(ctx),
+                     intents=("recommend", "similar_items"))

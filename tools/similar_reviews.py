@@ -79,4 +79,5 @@ def _hit(hit, ctx: ToolContext) -> dict:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, SimilarReviewsArgs, SimilarReviews(ctx))
+    return make_tool(NAME, DESCRIPTION, SimilarReviewsArgs, SimilarReviews(ctx),
+                     intents=("reviews", "explain"))

@@ -49,4 +49,5 @@ class UserProfile:
 
 
 def make(ctx: ToolContext) -> BaseTool:
-    return make_tool(NAME, DESCRIPTION, UserProfileArgs, UserProfile(ctx))
+    return make_tool(NAME, DESCRIPTION, UserProfileArgs, UserProfile(ctx),
+                     intents=("user_profile", "what_matters"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import ToolMessage
 
-from elixir_agent.tools.registry import available, load_tools
+from elixir_agent.tools.intents import INTENTS, declared_intents
+from elixir_agent.tools.registry import BUILTIN, available, load_tools
 
 NAMES = sorted(available())
 
@@ -40,6 +41,9 @@ def test_tool_contract(name, world):
     assert message.status == "success", message.content
     assert isinstance(message.content, str) and message.content
     assert isinstance(message.artifact, dict) and message.artifact["tool"] == name
+    assert set(declared_intents(tool)) <= set(INTENTS)
+    if name in BUILTIN:
+        assert declared_intents(tool), f"{name} declares no intent: the routed planner cannot use it"
 
 
 @pytest.mark.parametrize("name", NAMES)
