@@ -112,10 +112,11 @@ def train_command(
 def _recommender(run: Path, int8: bool = False):
     from elixir_agent.core_model.checkpoint import RunDirError
     from elixir_agent.core_model.inference import ElixirRecommender
+    from elixir_agent.core_model.integrity import CorruptRunError
 
     try:
         return ElixirRecommender.from_run(run, int8=int8)
-    except RunDirError as error:
+    except (RunDirError, CorruptRunError) as error:
         raise _fail(str(error)) from error
 
 
@@ -131,15 +132,15 @@ def predict_command(
     """
     from dataclasses import asdict
 
-    from elixir_agent.core_model.inference import UnknownIdError
+    from elixir_agent.core_model.inference import NonFinitePredictionError, UnknownIdError
 
     rec = _recommender(run)
     try:
         pred = rec.predict(user, item, cold_start=cold_start)
-    except UnknownIdError as error:
+    except (UnknownIdError, NonFinitePredictionError) as error:
         raise _fail(str(error)) from error
-    if as_json:
-        typer.echo(json.dumps(asdict(pred), indent=2))
+    if as_json:  # allow_nan=False: a bare NaN is not JSON, and never an answer
+        typer.echo(json.dumps(asdict(pred), indent=2, allow_nan=False))
         return
     name = rec.item_name(item)
     typer.echo(f"user {user}, item {item}{f' ({name})' if name else ''}: "

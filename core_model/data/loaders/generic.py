@@ -6,7 +6,6 @@ text, plus optional id, title, time, names and aspect columns with their publish
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,13 +15,13 @@ from elixir_agent.core_model.data.loaders._common import (
     ReviewIds,
     RowErrors,
     RowProblem,
+    decoded_lines,
     id_text,
-    numbered_lines,
-    open_text,
     optional_text,
     parse_score,
     parse_unix_time,
 )
+from elixir_agent.core_model.data.loaders.csv_records import csv_records
 from elixir_agent.core_model.data.loaders.mapping import (
     ColumnMapping,
     load_mapping_toml,
@@ -48,35 +47,25 @@ def load_csv(
     cmap = resolve_mapping(mapping, "csv")
     path = Path(path)
     builder = _Builder(path, cmap, on_error)
-    with open_text(path, newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(str(path), 1, None, f"not valid UTF-8 ({exc.reason})") from None
-        if header is None:
-            raise DataFormatError(str(path), None, None, "empty file; expected a header row")
-        header = [name.strip() for name in header]
-        _check_columns(path, 1, cmap, header, "in the header")
-        start = reader.line_num + 1
-        try:
-            for row in reader:
-                if not row or not any(cell.strip() for cell in row):
-                    pass  # a blank line is not a review
-                elif len(row) != len(header):
-                    problem = RowProblem(None, f"has {len(row)} fields, the header has {len(header)}")
-                    builder.errors.report(path, start, problem)
-                else:
-                    builder.add(dict(zip(header, row, strict=True)), start)
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            builder.errors.report(
-                path, start, RowProblem(None, f"unreadable CSV ({exc}); rest of file ignored")
-            )
-        except UnicodeDecodeError as exc:
-            builder.errors.report(
-                path, start, RowProblem(None, f"not valid UTF-8 ({exc.reason}); rest of file ignored")
-            )
+    records = csv_records(path, delimiter=delimiter)
+    first = next(records, None)
+    if first is None:
+        raise DataFormatError(str(path), None, None, "empty file; expected a header row")
+    if first.problem is not None:
+        raise DataFormatError(str(path), first.line, None, f"header: {first.problem.problem}")
+    header = [name.strip() for name in first.fields or []]
+    _check_columns(path, 1, cmap, header, "in the header")
+    for record in records:
+        row = record.fields
+        if record.problem is not None:
+            builder.errors.report(path, record.line, record.problem)
+        elif not row or not any(cell.strip() for cell in row):
+            pass  # a blank line is not a review
+        elif len(row) != len(header):
+            problem = RowProblem(None, f"has {len(row)} fields, the header has {len(header)}")
+            builder.errors.report(path, record.line, problem)
+        else:
+            builder.add(dict(zip(header, row, strict=True)), record.line)
     return builder.result()
 
 
@@ -92,22 +81,24 @@ def load_jsonl(
     builder = _Builder(path, cmap, on_error)
     rows: list[tuple[int, dict[str, Any]]] = []
     keys: dict[str, None] = {}
-    with open_text(path) as fh:
-        for lineno, line in numbered_lines(path, fh):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                builder.errors.report(path, lineno, RowProblem(None, f"not valid JSON ({exc.msg})"))
-                continue
-            if not isinstance(obj, dict):
-                builder.errors.report(
-                    path, lineno, RowProblem(None, f"is a JSON {type(obj).__name__}, expected an object")
-                )
-                continue
-            keys.update(dict.fromkeys(obj))
-            rows.append((lineno, obj))
+    for lineno, line, undecodable in decoded_lines(path):
+        if undecodable is not None:
+            builder.errors.report(path, lineno, undecodable)
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            builder.errors.report(path, lineno, RowProblem(None, f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(obj, dict):
+            builder.errors.report(
+                path, lineno, RowProblem(None, f"is a JSON {type(obj).__name__}, expected an object")
+            )
+            continue
+        keys.update(dict.fromkeys(obj))
+        rows.append((lineno, obj))
     # Keys may be absent from some objects (an empty rating), so check against all of them.
     if rows:
         _check_columns(path, None, cmap, keys, "in any object of the file")
