@@ -23,7 +23,8 @@ from pathlib import Path
 
 from elixir_agent.core_model.data.loaders._common import RowProblem, decoded_lines
 
-MAX_FIELD_CHARS = 1 << 20  # a review of a million characters is a broken quote, not a review
+# The csv module's own limit: a longer "review" is a broken quote or junk, not a review.
+MAX_FIELD_CHARS = csv.field_size_limit()
 
 __all__ = ["MAX_FIELD_CHARS", "CsvRecord", "csv_records"]
 
@@ -100,5 +101,6 @@ def _parse(buffer: list[tuple[int, str, RowProblem | None]], delimiter: str
             yield CsvRecord(start + consumed, fields)
             consumed = reader.line_num
     except csv.Error as exc:
-        yield CsvRecord(start + consumed, None, RowProblem(None, f"unreadable CSV ({exc})",
-                                                           start + consumed))
+        what = (f"a field longer than {MAX_FIELD_CHARS:,} characters" if "field limit" in str(exc)
+                else f"unreadable CSV ({exc})")
+        yield CsvRecord(start + consumed, None, RowProblem(None, what, start + consumed))
