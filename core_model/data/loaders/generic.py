@@ -136,6 +136,10 @@ class _Builder:
         try:
             self.reviews.append(self._review(row, line))
         except RowProblem as problem:
+            if "outside the published scale" in problem.problem:
+                problem.problem += (f"; give the column its real range in the mapping "
+                                    f"(scale.<aspect or rating>=low:high), or, if this value "
+                                    f"means 'not rated', missing.<aspect or rating>=VALUE")
             self.errors.report(self.path, line, problem)
 
     def result(self) -> LoadResult:
@@ -155,9 +159,11 @@ class _Builder:
         item_id = id_text(row.get(cmap.item))
         if not item_id:
             raise RowProblem(cmap.item, "missing or empty; every review needs its item (mapped to item)")
-        rating = parse_score(row.get(cmap.rating), cmap.rating, self.rating_scale, blanks=_BLANKS)
+        rating = parse_score(row.get(cmap.rating), cmap.rating, self.rating_scale, blanks=_BLANKS,
+                             not_rated=cmap.not_rated())
         aspects = {
-            aspect: parse_score(row.get(column), column, self.aspect_scales[aspect], blanks=_BLANKS)
+            aspect: parse_score(row.get(column), column, self.aspect_scales[aspect], blanks=_BLANKS,
+                                not_rated=cmap.not_rated(aspect))
             for aspect, column in cmap.aspects.items()
         }
         timestamp = parse_unix_time(row.get(cmap.timestamp), cmap.timestamp) if cmap.timestamp else None
