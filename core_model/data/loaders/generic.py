@@ -137,9 +137,9 @@ class _Builder:
             self.reviews.append(self._review(row, line))
         except RowProblem as problem:
             if "outside the published scale" in problem.problem:
-                problem.problem += (f"; give the column its real range in the mapping "
-                                    f"(scale.<aspect or rating>=low:high), or, if this value "
-                                    f"means 'not rated', missing.<aspect or rating>=VALUE")
+                problem.problem += ("; give the column its real range in the mapping "
+                                    "(scale.<aspect or rating>=low:high), or, if this value "
+                                    "means 'not rated', missing.<aspect or rating>=VALUE")
             self.errors.report(self.path, line, problem)
 
     def result(self) -> LoadResult:
