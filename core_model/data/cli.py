@@ -33,7 +33,7 @@ def _parse_split(text: str) -> tuple[float, float, float]:
 @data_app.command("prepare")
 def prepare_command(
     fmt: str = typer.Option(..., "--format", "-f", help="Input format: ratebeer, lara-dat, lara-json, "
-                            "beeradvocate, beeradvocate-snap, csv, jsonl."),
+                            "beeradvocate, beeradvocate-snap, csv, jsonl, parquet (csv/jsonl with a .parquet file read it as parquet)."),
     input_path: Path = typer.Option(..., "--input", "-i", help="Input file or directory, as published."),
     out: Path = typer.Option(..., "--out", "-o", help="Output dataset directory (must not exist)."),
     kcore: int = typer.Option(5, help="Iterated k-core: keep users and items with at least k reviews."),

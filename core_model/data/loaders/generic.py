@@ -1,4 +1,4 @@
-"""Any review table with a column mapping: formats `csv` and `jsonl` (plain or gzip).
+"""Any review table with a column mapping: formats `csv`, `jsonl` (plain or gzip) and `parquet`.
 
 The mapping (defined in `mapping.py`, re-exported here) says which column is the user, the item, the rating and the
 text, plus optional id, title, time, names and aspect columns with their published scales.
@@ -30,7 +30,8 @@ from elixir_agent.core_model.data.loaders.mapping import (
 )
 from elixir_agent.core_model.data.records import DataFormatError, LoadResult, Review
 
-__all__ = ["ColumnMapping", "load_csv", "load_jsonl", "load_mapping_toml", "parse_mapping"]
+__all__ = ["ColumnMapping", "load_csv", "load_jsonl", "load_mapping_toml", "load_parquet",
+           "parse_mapping"]
 
 # Spellings of "no value" that spreadsheets and pandas exports write into rating cells.
 _BLANKS = frozenset({"", "na", "n/a", "nan", "null", "none"})
@@ -104,6 +105,29 @@ def load_jsonl(
         _check_columns(path, None, cmap, keys, "in any object of the file")
     for lineno, obj in rows:
         builder.add(obj, lineno)
+    return builder.result()
+
+
+def load_parquet(
+    path: str | Path,
+    *,
+    mapping: ColumnMapping | str | Path | None = None,
+    on_error: str = "raise",
+) -> LoadResult:
+    """Load a Parquet table through `mapping`; a row's "line" in errors is its row number."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cmap = resolve_mapping(mapping, "parquet")
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFormatError(str(path), None, None, f"not a readable Parquet file ({exc})") from None
+    _check_columns(path, None, cmap, table.column_names, "a column of the table")
+    builder = _Builder(path, cmap, on_error)
+    for number, row in enumerate(table.to_pylist(), start=1):
+        builder.add(row, number)
     return builder.result()
 
 
