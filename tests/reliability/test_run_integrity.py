@@ -148,3 +148,16 @@ def test_the_verifier_refuses_non_finite_evidence():
     evidence = grounding.Evidence.from_artifacts([{"rating": float("nan")}])
     result = grounding.check("It is hard to say.", evidence)
     assert not result.ok and result.unsupported_numbers == ["rating=non-finite"]
+
+
+@pytest.mark.slow
+def test_a_shared_run_written_before_manifests_loads_with_a_warning():
+    from pathlib import Path
+
+    run = Path("/work/artifacts/runs/rb")
+    if not (run / "config.json").exists() or (run / MANIFEST_FILE).exists():
+        pytest.skip(f"no finished pre-manifest run at {run}")
+    with pytest.warns(UnverifiedRunWarning):
+        rec = ElixirRecommender.from_run(run)
+    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
+    assert 1 <= rec.predict(user, item).rating <= 5
