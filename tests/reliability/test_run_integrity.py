@@ -161,3 +161,27 @@ def test_a_shared_run_written_before_manifests_loads_with_a_warning():
         rec = ElixirRecommender.from_run(run)
     user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
     assert 1 <= rec.predict(user, item).rating <= 5
+
+
+def test_ask_never_answers_from_nan_weights(tiny_run, run_copy):
+    """The drill's `ask`: "nan out of 5 ... verified" before; now the turn fails, unanswered."""
+    import torch
+
+    from elixir_agent.agent import build_agent
+    from elixir_agent.core_model.data.storage import load_prepared
+    from elixir_agent.tools.catalog import Catalog
+    from elixir_agent.tools.context import ToolContext
+    from tests.helpers.agent_fakes import BagOfWordsEmbedder, FakeReviewIndex
+
+    _as_old_run(run_copy)
+    with pytest.warns(UnverifiedRunWarning):
+        rec = ElixirRecommender.from_run(run_copy)
+    with torch.no_grad():
+        rec.model.rating.user_emb.weight.fill_(float("nan"))
+    dataset = load_prepared(tiny_run.data_dir)
+    context = ToolContext(recommender=rec, index=FakeReviewIndex(dataset.split("train")),
+                          catalog=Catalog.from_dataset(dataset))
+    agent = build_agent(context, llm="none", embedder=BagOfWordsEmbedder())
+    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
+    with pytest.raises(NonFinitePredictionError):
+        agent.ask("Would I like it?", conversation_id="nan", user_id=user, item_id=item)
