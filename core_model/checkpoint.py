@@ -20,8 +20,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import torch.nn as nn
 from safetensors.torch import load_file, save_file
 from transformers.utils import logging as hf_logging
 
+from elixir_agent.atomic import write_directory
 from elixir_agent.core_model.backbone import (
     base_model,
     pretrained_backbone,
@@ -39,13 +38,14 @@ from elixir_agent.core_model.backbone import (
 from elixir_agent.core_model.config import ModelConfig, TrainConfig, config_from_json, config_to_json
 from elixir_agent.core_model.encoding import IdMap
 from elixir_agent.core_model.model import Elixir
+from elixir_agent.errors import UserError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "elixir.safetensors"
 CHECKPOINT_DIR = "checkpoint"
 
 
-class RunDirError(FileNotFoundError):
+class RunDirError(UserError, FileNotFoundError):
     """A run directory that is missing, incomplete or inconsistent with its config."""
 
 
@@ -65,19 +65,7 @@ class RunArtifacts:
 
 def atomic_dir(final: Path, write: Callable[[Path], None]) -> None:
     """Fill a temporary sibling with `write(tmp)`, then swap it onto `final`."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-    try:
-        write(tmp)
-        old = final.with_name(f".old-{final.name}")
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_directory(final, write)
 
 
 def write_json(path: Path, payload: Any) -> None:

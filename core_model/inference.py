@@ -22,6 +22,7 @@ import torch.nn as nn
 
 from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
 from elixir_agent.core_model.model import Elixir
+from elixir_agent.errors import UserError
 
 __all__ = ["ElixirRecommender", "Prediction", "Recommender", "UnknownIdError",
            "load_recommender"]
@@ -39,12 +40,12 @@ class Prediction:
     cold_item: bool = False
 
 
-class UnknownIdError(KeyError):
+class UnknownIdError(UserError, KeyError):
     """An id the model was not trained on; carries close matches for the caller to offer."""
 
     def __init__(self, kind: str, value: str, suggestions: Sequence[str] = ()):
         self.kind, self.value, self.suggestions = kind, value, list(suggestions)
-        super().__init__(kind, value)
+        super().__init__(f"unknown {kind} id {value!r}")
 
     def __str__(self) -> str:
         hint = f"; did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""

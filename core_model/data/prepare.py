@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from elixir_agent.core_model.data.records import DatasetInfo, LoadResult, Review
+from elixir_agent.errors import UserError
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
@@ -29,7 +30,7 @@ class PrepareReport:
     skip_reasons: list[str] = field(default_factory=list)
 
 
-class EmptyDatasetError(ValueError):
+class EmptyDatasetError(UserError, ValueError):
     """Nothing is left after filtering; the message suggests what to relax."""
 
 
