@@ -12,6 +12,7 @@ the mean user (or item) embedding and flags the prediction.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
+from elixir_agent.core_model.checkpoint import RunArtifacts, RunDirError, load_model
 from elixir_agent.core_model.model import Elixir
 from elixir_agent.errors import UserError
 
@@ -220,5 +221,16 @@ class ElixirRecommender:
 
 
 def load_recommender(run_dir: str | Path, **kwargs) -> ElixirRecommender:
-    """Alias of `ElixirRecommender.from_run`."""
-    return ElixirRecommender.from_run(run_dir, **kwargs)
+    """`ElixirRecommender.from_run`; a truncated or corrupted file is a `RunDirError`."""
+    from safetensors import SafetensorError
+
+    try:
+        return ElixirRecommender.from_run(run_dir, **kwargs)
+    except UserError:
+        raise
+    except (ValueError, SafetensorError, EOFError) as error:
+        kind = "JSON file" if isinstance(error, json.JSONDecodeError) else (
+            "weights file" if isinstance(error, SafetensorError) else "file")
+        raise RunDirError(f"{run_dir}: a {kind} of the run is truncated or corrupted "
+                          f"({type(error).__name__}: {error})",
+                          hint="retrain the run or restore it from a copy") from error

@@ -94,7 +94,7 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
             continue
         if state.phase != phase:
             state = PhaseState(phase=phase, elapsed_s=state.elapsed_s, done=state.done,
-                               history=state.history)
+                               history=state.history, stops=state.stops)
         _run_phase(setup, state, out_dir)
         state.done.append(phase)
     summary = _summary(setup, state)
@@ -153,24 +153,24 @@ def _record_stop(setup: TrainingSetup, state: PhaseState, epochs: int, started: 
     """Say why the phase ended: all epochs, early stopping, a step cap or the time budget."""
     cfg = setup.train_cfg
     cap = cfg.max_rating_steps if state.phase == "rating" else cfg.max_text_steps
+    after = f"after {state.epoch} of {epochs} epochs"
     if not limited and state.bad_epochs >= cfg.patience and state.epoch < epochs:
-        reason = f"stopped early: validation did not improve for {cfg.patience} epochs"
+        reason = f"stopped early {after}: validation did not improve for {cfg.patience} epochs"
         short = False
     elif not limited:
         reason, short = f"ran all {epochs} epochs", False
     elif cap is not None and state.step >= cap:
-        reason, short = f"stopped at the cap of {cap} steps", True
+        reason, short = f"stopped {after} at the cap of {cap} steps", True
     else:
         share = (f", of which the rating phase gets {cfg.rating_time_fraction:.0%}"
                  if state.phase == "rating" and setup.model_cfg.text else "")
-        reason, short = f"stopped by the time budget ({cfg.time_budget_s:g} s{share})", True
+        reason, short = f"stopped {after} by the time budget ({cfg.time_budget_s:g} s{share})", True
     stop = {"phase": state.phase, "reason": reason, "cut_short": short, "epochs_done": state.epoch,
             "epochs_planned": epochs, "steps": state.step,
             "elapsed_s": round(time.monotonic() - started, 1)}
     if not any(s["phase"] == state.phase for s in state.stops):
         state.stops.append(stop)
-    log.info("%s phase %s after %d of %d epochs (%d steps)", state.phase, reason, state.epoch,
-             epochs, state.step)
+    log.info("%s phase: %s (%d steps)", state.phase, reason, state.step)
 
 
 def _phase_parameters(model, phase: str) -> list[torch.nn.Parameter]:

@@ -39,6 +39,13 @@ def configure_output(*, verbose: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
+    # The project's own progress notes (where a resumed run starts, why training stopped)
+    # are for the person at the terminal: shown by default, as plain lines.
+    own = logging.StreamHandler(sys.stderr)
+    own.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [] if verbose else [own]
+    log.propagate = verbose
+    log.setLevel(logging.INFO)
     if verbose:
         return
     for name in _NOISY_LOGGERS:

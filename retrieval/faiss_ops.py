@@ -83,11 +83,6 @@ def apply_tuning(index: faiss.Index, tuning: str) -> None:
                            f"{_short(error)}") from error
 
 
-def is_exact(index: faiss.Index) -> bool:
-    """Whether the index scans every vector exactly (a flat index), so results equal brute force."""
-    return isinstance(faiss.downcast_index(index), faiss.IndexFlat)
-
-
 def search(index: faiss.Index, queries: np.ndarray, k: int,
            allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """FAISS search of (Q, D) `queries`, restricted to positions where the bool mask `allowed` is set.

@@ -100,10 +100,6 @@ class PreparedDataset:
     def aspects(self) -> list[str]:
         return self.info.aspects
 
-    @property
-    def aspect_columns(self) -> list[str]:
-        return [aspect_column(a) for a in self.info.aspects]
-
     def split(self, name: str) -> pd.DataFrame:
         if name not in SPLITS:
             raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")

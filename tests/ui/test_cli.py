@@ -74,9 +74,9 @@ def _built_with(monkeypatch, args: list[str]) -> dict:
 
 
 def test_memory_and_concurrency_reach_the_app(monkeypatch, tmp_path):
-    from elixir_agent.agent.cli import DEFAULT_MEMORY
+    from elixir_agent.agent.context import default_memory_path
 
-    assert _built_with(monkeypatch, [])["memory"] == DEFAULT_MEMORY  # same file as `chat`
+    assert _built_with(monkeypatch, [])["memory"] == default_memory_path()  # same file as `chat`
     kept = _built_with(monkeypatch, ["--memory", str(tmp_path / "c.sqlite"), "--concurrency", "3"])
     assert kept["memory"] == tmp_path / "c.sqlite" and kept["concurrency"] == 3
     assert _built_with(monkeypatch, ["--memory", "none"])["memory"] is None
