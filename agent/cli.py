@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import json
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from elixir_agent.console import choices
 from elixir_agent.errors import UserError
 
 __all__ = ["register"]
 
 
-class Planner(str, Enum):
-    routed = "routed"
-    tool_calling = "tool-calling"
+Planner = choices("Planner", "routed", "tool-calling")
 
 
 RunOpt = Annotated[Path, typer.Option("--run", help="Trained run directory (core model).")]

@@ -13,49 +13,19 @@ from typing import Annotated
 
 import typer
 
+from elixir_agent.console import choices
 from elixir_agent.errors import UserError
 
 __all__ = ["register"]
 
 
-class Preset(str, Enum):
-    tiny = "tiny"
-    cpu = "cpu"
-    gpu = "gpu"
-
-
-class BackboneSize(str, Enum):
-    tiny = "tiny"
-    mini = "mini"
-    small = "small"
-
-
-class Finetune(str, Enum):
-    frozen = "frozen"
-    lora = "lora"
-    full = "full"
-
-
-class Quantize(str, Enum):
-    none = "none"
-    int8 = "8bit"
-    int4 = "4bit"
-
-
-class Generator(str, Enum):
-    lowrank = "lowrank"
-    paper = "paper"
-
-
-class Schedule(str, Enum):
-    sequential = "sequential"
-    joint = "joint"
-
-
-class TextMetric(str, Enum):
-    rougeL = "rougeL"
-    bleu4 = "bleu4"
-    nll = "nll"
+Preset = choices("Preset", "tiny", "cpu", "gpu")
+BackboneSize = choices("BackboneSize", "tiny", "mini", "small")
+Finetune = choices("Finetune", "frozen", "lora", "full")
+Quantize = choices("Quantize", "none", "8bit", "4bit")
+Generator = choices("Generator", "lowrank", "paper")
+Schedule = choices("Schedule", "sequential", "joint")
+TextMetric = choices("TextMetric", "rougeL", "bleu4", "nll")
 
 
 def _value(choice: Enum | None) -> str | None:
@@ -82,7 +52,7 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
     preset: Annotated[Preset, typer.Option(help="tiny: seconds; cpu: ~45 min on 2 cores; "
                                            "gpu: paper sizes, T5-small-sized backbone.")
-                      ] = Preset.cpu,
+                      ] = Preset("cpu"),
     backbone: Annotated[str | None, typer.Option(
         help="Pretrained T5 name or local path for from_pretrained (a name needs internet).")
     ] = None,
@@ -242,7 +212,7 @@ def bench_core_command(
     data: Data,
     out: Annotated[Path, typer.Option("--out", help="Report directory (JSON + Markdown).")],
     preset: Annotated[Preset, typer.Option(help="Model/training preset for ELIXIR.")
-                      ] = Preset.cpu,
+                      ] = Preset("cpu"),
     time_budget: Annotated[float | None, typer.Option(
         help="Seconds for the main ELIXIR training (ablations get a share).")] = None,
     ablations: Annotated[bool, typer.Option(help="Also train without aspects / attention.")

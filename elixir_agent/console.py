@@ -14,13 +14,14 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import Any
 
 import typer
 
 from elixir_agent.errors import UserError
 
-__all__ = ["configure_output", "echo_json", "status", "to_json"]
+__all__ = ["choices", "configure_output", "echo_json", "status", "to_json"]
 
 log = logging.getLogger("elixir_agent")
 
@@ -29,6 +30,11 @@ log = logging.getLogger("elixir_agent")
 # on every import on some CPUs; transformers draws a weight-loading bar on every load.
 _NOISY_LOGGERS = ("bitsandbytes", "transformers", "sentence_transformers", "huggingface_hub",
                   "torch", "faiss", "httpx", "gradio", "langchain", "langgraph", "peft", "accelerate")
+
+
+def choices(name: str, *values: str) -> type[Enum]:
+    """A str Enum of option values, so `--help` lists them and a wrong one is a usage error."""
+    return Enum(name, {value: value for value in values}, type=str)
 
 
 def configure_output(*, verbose: bool) -> None:

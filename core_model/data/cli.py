@@ -5,34 +5,24 @@ Run with: elixir-agent data --help
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from elixir_agent.console import choices
 from elixir_agent.errors import UserError
 
 data_app = typer.Typer(help="Load, prepare and inspect review datasets.", no_args_is_help=True)
 console = Console()
 
 
-class DataFormat(str, Enum):
-    """The registered loaders (core_model.data.loaders.FORMATS; a test keeps the two equal)."""
-
-    ratebeer = "ratebeer"
-    lara_dat = "lara-dat"
-    lara_json = "lara-json"
-    beeradvocate = "beeradvocate"
-    beeradvocate_snap = "beeradvocate-snap"
-    csv = "csv"
-    jsonl = "jsonl"
-
-
-class OnError(str, Enum):
-    raise_ = "raise"
-    skip = "skip"
+# The registered loaders (core_model.data.loaders.FORMATS; a test keeps the two equal),
+# listed here so that `--help` does not import them.
+DataFormat = choices("DataFormat", "ratebeer", "lara-dat", "lara-json", "beeradvocate",
+                     "beeradvocate-snap", "csv", "jsonl")
+OnError = choices("OnError", "raise", "skip")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -60,7 +50,7 @@ def prepare_command(
     split: str = typer.Option("0.8,0.1,0.1", help="Train,valid,test fractions."),
     mapping: str | None = typer.Option(None, help="csv/jsonl only: column mapping, either a TOML file "
                                        "or 'user=COL,item=COL,rating=COL,text=COL,aspect.NAME=COL,scale.rating=1:10'."),
-    on_error: OnError = typer.Option(OnError.raise_.value, help="'raise' stops at the first malformed row; "
+    on_error: OnError = typer.Option("raise", help="'raise' stops at the first malformed row; "
                                      "'skip' skips such rows and reports them."),
     name: str | None = typer.Option(None, help="Dataset name recorded in dataset.json (default: the format)."),
     overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
