@@ -143,12 +143,12 @@ def _check_data_dir(data: Path) -> None:
                         hint="make one with `elixir-agent data prepare ...` or `elixir-agent data synth --out DIR`")
 
 
-def _recommender(run: Path, int8: bool = False):
+def _recommender(run: Path, **options):
     from elixir_agent.console import status
     from elixir_agent.core_model.inference import load_recommender
 
     with status(f"loading the model from {run}"):
-        return load_recommender(run, int8=int8)
+        return load_recommender(run, **options)
 
 
 def predict_command(
@@ -165,7 +165,7 @@ def predict_command(
 
     from elixir_agent.console import echo_json
 
-    rec = _recommender(run)
+    rec = _recommender(run, ratings_only=True)  # no text model: starts without transformers
     pred = rec.predict(user, item, cold_start=cold_start)
     if as_json:
         echo_json(asdict(pred))

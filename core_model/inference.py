@@ -87,14 +87,16 @@ class ElixirRecommender:
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
-                 quantize: str | None = None) -> ElixirRecommender:
+                 quantize: str | None = None, ratings_only: bool = False) -> ElixirRecommender:
         """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
-        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes."""
+        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes; `ratings_only`
+        skips the text model (predictions only, `explain` is then an error)."""
         if device is None:
             device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8 and device != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
-        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize)
+        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize,
+                                                       ratings_only=ratings_only)
         if quantize in (None, "none"):
             model = model.to(device)
         if int8:
