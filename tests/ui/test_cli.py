@@ -87,3 +87,22 @@ def test_help_says_why_concurrency_defaults_to_one():
     text = " ".join(result.output.replace("│", " ").split())
     assert "--memory" in text and "'none' keeps them in this process only" in text
     assert "not thread-safe" in text
+
+
+def test_demo_warns_when_its_budget_cut_training_short(tmp_path):
+    import json
+
+    from elixir_agent.ui.demo import training_cut_short
+
+    plan = DemoPlan.for_source(tmp_path, None, None, minutes=6.0)
+    plan.run.mkdir(parents=True)
+    stops = [{"phase": "rating", "reason": "ran all 20 epochs", "cut_short": False},
+             {"phase": "text", "reason": "stopped after 1 of 3 epochs by the time budget (360 s)",
+              "cut_short": True}]
+    (plan.run / "summary.json").write_text(json.dumps({"stops": stops}))
+    warning = training_cut_short(plan)
+    assert warning and "text phase stopped after 1 of 3 epochs" in warning
+    assert "--minutes 12" in warning
+    stops[1]["cut_short"] = False
+    (plan.run / "summary.json").write_text(json.dumps({"stops": stops}))
+    assert training_cut_short(plan) is None
