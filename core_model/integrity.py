@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from elixir_agent.core_model.data.storage import file_sha256
+from elixir_agent.errors import UserError
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "elixir-agent/file-manifest"
@@ -23,7 +24,7 @@ __all__ = ["MANIFEST_FILE", "CorruptRunError", "UnverifiedRunWarning", "verify_m
            "write_manifest"]
 
 
-class CorruptRunError(ValueError):
+class CorruptRunError(UserError, ValueError):
     """A file of a run or checkpoint disagrees with its manifest or cannot be parsed."""
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from elixir_agent.core_model.data.records import DatasetInfo, LoadResult, Review
+from elixir_agent.errors import UserError
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 # Below this many validation reviews, a validation RMSE (and early stopping on it) is noise.
@@ -48,7 +49,7 @@ class PrepareReport:
     warnings: list[str] = field(default_factory=list)
 
 
-class EmptyDatasetError(ValueError):
+class EmptyDatasetError(UserError, ValueError):
     """Nothing is left after filtering; the message suggests what to relax."""
 
 
@@ -196,10 +197,7 @@ def prepare_reviews(
     before_kcore = len(reviews)
     reviews = iterated_kcore(reviews, kcore, report)
     if not reviews:
-        raise EmptyDatasetError(
-            f"no review is left after the {kcore}-core filter ({before_kcore} reviews before it); "
-            f"try a lower --kcore (e.g. --kcore {max(1, kcore // 2)}, or 1 to keep everything)"
-        )
+        raise EmptyDatasetError(_empty_message(report, kcore, before_kcore))
     for review in reviews:
         short = truncate_words(review.text, max_words)
         if short != review.text:
@@ -212,6 +210,18 @@ def prepare_reviews(
             f"users have 2 or more reviews): a validation RMSE from so few is not to be trusted, "
             f"nor early stopping on it; use more data, or a larger valid share with --split")
     return splits, report
+
+
+def _empty_message(report: PrepareReport, kcore: int, before_kcore: int) -> str:
+    """Why nothing is left, with the one fix that can help (never a lower --kcore below 1)."""
+    if before_kcore and kcore > 1:
+        return (f"no review is left after the {kcore}-core filter ({before_kcore} reviews before it); "
+                f"try a lower --kcore (e.g. --kcore {max(1, kcore // 2)}, or 1 to keep everything)")
+    if report.loaded == 0:
+        return "the input holds no review: check --input and --format"
+    return (f"none of the {report.loaded} reviews read has both a rating and a text "
+            f"({report.skipped_malformed} malformed, {report.dropped_no_rating} without rating, "
+            f"{report.dropped_no_text} without text): check --format and, for csv/jsonl, --mapping")
 
 
 def describe(
