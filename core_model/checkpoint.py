@@ -162,7 +162,7 @@ def read_configs(run_dir: Path, *, verify: bool = False) -> tuple[ModelConfig, T
         return config_from_json(raw)
     except (KeyError, TypeError, ValueError) as error:
         raise CorruptRunError(f"{run_dir / CONFIG_FILE} is not a run config ({error}); "
-                              "train the run again") from error
+                              "retrain the run") from error
 
 
 def _read_json(path: Path) -> dict:
@@ -170,24 +170,24 @@ def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError as error:
-        raise RunDirError(f"{path} is missing; the run is incomplete: train it again") from error
+        raise RunDirError(f"{path} is missing; the run is incomplete: retrain it") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CorruptRunError(f"{path} is truncated or not JSON ({error}); restore it or "
-                              "train the run again") from error
+                              "retrain the run") from error
     if not isinstance(data, dict):
-        raise CorruptRunError(f"{path} should hold a JSON object; restore it or train again")
+        raise CorruptRunError(f"{path} should hold a JSON object; restore it or retrain the run")
     return data
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     """Tensors of a safetensors file, or one error naming the file when it cannot be parsed."""
     if not path.is_file():
-        raise RunDirError(f"{path} is missing; the run is incomplete: train it again")
+        raise RunDirError(f"{path} is missing; the run is incomplete: retrain it")
     try:
         return load_file(str(path))
     except Exception as error:  # safetensors raises its own SafetensorError, and OSError
         raise CorruptRunError(f"{path} is truncated or not a safetensors file ({error}); "
-                              "restore it or train the run again") from error
+                              "restore it or retrain the run") from error
 
 
 def read_artifacts(run_dir: Path) -> RunArtifacts:

@@ -241,7 +241,7 @@ def _check_finite(pairs: Sequence[tuple[str, str]], *outputs: torch.Tensor) -> N
         user, item = pairs[int((~rows).nonzero()[0, 0])]
         raise NonFinitePredictionError(
             f"the model predicted a non-finite value (NaN or infinity) for user {user!r}, "
-            f"item {item!r}: its weights are damaged; re-train the run or restore it from a "
+            f"item {item!r}: its weights are damaged; retrain the run or restore it from a "
             "backup (loading checks files against manifest.json when the run has one)")
 
 

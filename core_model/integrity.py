@@ -77,7 +77,7 @@ def verify_manifest(directory: Path, *, what: str = "run", required: bool = Fals
     """
     directory = Path(directory)
     manifest_path = directory / MANIFEST_FILE
-    fix = fix or f"restore the {what} from a backup or train it again"
+    fix = fix or f"restore the {what} from a backup or retrain it"
     if not manifest_path.exists():
         if required:
             raise CorruptRunError(f"{manifest_path} is missing, although {directory} was written "
