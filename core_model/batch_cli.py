@@ -26,14 +26,15 @@ Threads = Annotated[int, typer.Option(min=1, help="Torch threads per worker.")]
 ColdStart = Annotated[bool, typer.Option(help="Unknown ids get the mean embedding, flagged.")]
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `batch` group (predict, explain, recommend) to the app."""
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add the `batch` group (predict, explain, recommend) to the app and `bench batch`."""
     batch_app = typer.Typer(help="Run the core over many users and items (Ray Data; local by "
                             "default, --ray-address for a cluster).", no_args_is_help=True)
     batch_app.command("predict")(predict)
     batch_app.command("explain")(explain)
     batch_app.command("recommend")(recommend)
     app.add_typer(batch_app, name="batch")
+    bench.command("batch")(bench_batch)
 
 
 def predict(run: Run, pairs: Pairs, out: Out, workers: Workers = 1, ray_address: RayAddress = None,
@@ -87,3 +88,25 @@ def _run(task: str, run: Path, pairs: Path, out: Path, options: dict) -> None:
     typer.echo(f"wrote {summary.out}: {summary.rows} rows in {summary.seconds}s "
                f"({summary.rows_per_s} rows/s), {summary.partitions} parts "
                f"({summary.skipped_partitions} already done)")
+
+
+def bench_batch(
+    run: Run, pairs: Pairs,
+    out: Annotated[Path, typer.Option("--out", help="Report directory (batch.json, batch.md).")],
+    workers: Annotated[str, typer.Option(help="Comma-separated pool sizes; 0 is the plain "
+                                         "single-process loop.")] = "0,1,2",
+    explain_rows: Annotated[int, typer.Option(min=0, help="Rows of --pairs also explained "
+                                              "(0: ratings only).")] = 64,
+    batch_size: BatchSize = 256,
+) -> None:
+    """Rows/s of `batch predict` (and `explain`) for each pool size, and whether every pool
+    size wrote the same output as the first Ray pool.
+
+    Run with: elixir-agent bench batch --run runs/rb --pairs pairs.parquet --out runs/bench-batch
+    """
+    from elixir_agent.core_model.batch_bench import run_batch_bench
+
+    sizes = [int(w) for w in workers.split(",") if w.strip()]
+    report = run_batch_bench(run, pairs, out, sizes, explain_rows=explain_rows,
+                             batch_size=batch_size)
+    typer.echo(report)

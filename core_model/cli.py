@@ -31,7 +31,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     bench.command("core")(bench_core_command)
     from elixir_agent.core_model import batch_cli
 
-    batch_cli.register(app)
+    batch_cli.register(app, bench)
 
 
 def _fail(message: str) -> typer.Exit:
