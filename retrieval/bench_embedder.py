@@ -84,7 +84,7 @@ def run_embedder_benchmark(out_dir: str | Path, texts: Sequence[str], variants: 
             texts=len(texts), seconds_per_round=[round(s, 2) for s in secs],
             texts_per_s=round(rate, 1), speedup_vs_reference=round(rate / ref_rate, 2),
             recall_at_10=round(_recall(found, truth), 4),
-            mean_cosine_to_reference=round(float(np.mean(np.sum(vecs * reference, axis=1))), 4)))
+            mean_cosine_to_reference=_mean_cosine(vecs, reference)))
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
@@ -101,6 +101,13 @@ def run_embedder_benchmark(out_dir: str | Path, texts: Sequence[str], variants: 
     (out_dir / "embedder.json").write_text(json.dumps(report, indent=2))
     (out_dir / "embedder.md").write_text(_markdown(report))
     return report
+
+
+def _mean_cosine(vectors: np.ndarray, reference: np.ndarray) -> float:
+    """Mean cosine between a text's two embeddings; NaN for another model's dimension."""
+    if vectors.shape != reference.shape:
+        return float("nan")
+    return round(float(np.mean(np.sum(vectors * reference, axis=1))), 4)
 
 
 def _top_k(queries: np.ndarray, corpus: np.ndarray) -> np.ndarray:
