@@ -193,7 +193,8 @@ def _run_ray(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
     dataset = ray.data.from_pandas(todo.reset_index(drop=True))
     mapped = dataset.map_batches(
         BatchWorker, fn_constructor_kwargs={"run": run, "task": task, "options": options},
-        batch_size=options.batch_size, batch_format="pandas", concurrency=options.workers,
+        batch_size=options.batch_size, batch_format="pandas",
+        compute=ray.data.ActorPoolStrategy(size=options.workers),
         num_cpus=options.threads_per_worker)
     yield from mapped.iter_batches(batch_size=None, batch_format="pandas")
 

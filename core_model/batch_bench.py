@@ -28,7 +28,8 @@ def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-batch-", dir=out))
-    rows = []
+    rows: list[dict] = []
+    _start_ray(max(pool_sizes))  # one local Ray for every pool size: starting one costs seconds
     try:
         tasks = [("predict", Path(pairs), batch_size)]
         if explain_rows:
@@ -48,7 +49,7 @@ def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
                 rows.append({"task": task, "workers": workers, "rows": summary.rows,
                              "seconds": summary.seconds, "rows_per_s": summary.rows_per_s,
                              "load_average": round(os.getloadavg()[0], 2)})
-                _shutdown_ray()
+                _report(out, rows, pool_sizes)  # partial numbers survive an interruption
             reference = next((w for w in pool_sizes if w > 0), pool_sizes[0])
             for row in rows:
                 if row["task"] == task:
@@ -56,6 +57,11 @@ def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
                                                              outputs[reference])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        _shutdown_ray()
+    return _report(out, rows, pool_sizes)
+
+
+def _report(out: Path, rows: list[dict], pool_sizes) -> str:
     for row in rows:
         base = next(r for r in rows if r["task"] == row["task"] and r["workers"] == pool_sizes[0])
         row["speedup"] = round(row["rows_per_s"] / max(base["rows_per_s"], 1e-9), 2)
@@ -68,7 +74,8 @@ def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
              "| task | workers | rows | seconds | rows/s | speed-up | same output | load avg |",
              "|---|---:|---:|---:|---:|---:|---|---:|"]
     lines += [f"| {r['task']} | {r['workers']} | {r['rows']} | {r['seconds']} | {r['rows_per_s']} "
-              f"| {r['speedup']}x | {r['same_output_as_first_pool']} | {r['load_average']} |"
+              f"| {r['speedup']}x | {r.get('same_output_as_first_pool', '-')} "
+              f"| {r['load_average']} |"
               for r in rows]
     markdown = "\n".join(lines) + "\n"
     (out / "batch.md").write_text(markdown)
@@ -88,6 +95,17 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def _read(folder: Path) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))],
                      ignore_index=True)
+
+
+def _start_ray(max_workers: int) -> None:
+    if max_workers < 1:
+        return
+    import ray
+
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(num_cpus=max_workers + 1, include_dashboard=False, log_to_driver=False,
+                 _node_ip_address="127.0.0.1")
 
 
 def _shutdown_ray() -> None:
