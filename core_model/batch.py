@@ -202,11 +202,12 @@ def _run_ray(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
 def _write_partitions(results, expected: dict[int, int], out: Path, total: int, progress: bool,
                       task: str) -> None:
     """Gather result rows by partition and write each one when all its input rows are in."""
-    from elixir_agent.retrieval.embedder import _progress_bar
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     pending: dict[int, list[pd.DataFrame]] = {}
     seen: dict[int, int] = {}
-    with _progress_bar(progress) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), disable=not progress) as bar:
         bar_task = bar.add_task(f"batch {task}", total=total)
         for batch in results:
             for part, rows in batch.groupby(_PARTITION, sort=False):
