@@ -44,11 +44,12 @@ def build(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, mps; default: automatic.",
                                                show_default=False)] = None,
     embedder_backend: Annotated[str, typer.Option(
-        help="torch (sentence-transformers), onnx, onnx-int8 (about 3x faster on CPU; needs "
-        "the scale extra) or auto (onnx-int8 on CPU when installed).")] = "torch",
+        help="torch (sentence-transformers), onnx or onnx-int8 (ONNX Runtime on CPU; needs the "
+        "scale extra; int8 is ~2x faster but changes neighbours, see docs/scaling.md) or auto "
+        "(onnx on CPU when installed).")] = "torch",
     max_length: Annotated[int | None, typer.Option(
-        help="Cut reviews at this many tokens (default: 128 for onnx backends, the model's "
-        "256 for torch).", show_default=False)] = None,
+        help="Cut reviews at this many tokens (default: the model's own limit, 256).",
+        show_default=False)] = None,
 ) -> None:
     """Embed a prepared dataset's reviews and write a searchable index directory.
 
@@ -179,7 +180,7 @@ def bench_embedder(
     rounds: Annotated[int, typer.Option(min=1, help="Interleaved timing rounds.")] = 3,
     variants: Annotated[str, typer.Option(
         help="backend@max_tokens list; the first is the reference ('full': the model's own).")
-    ] = "torch@full,onnx@full,onnx-int8@full,onnx-int8@128",
+    ] = "torch@full,onnx@full,onnx@128,onnx-int8@full,onnx-int8@128",
 ) -> None:
     """Compare embedder backends on real reviews: texts/s and recall@10 of the index each
     builds against the reference (PyTorch, full length) index.

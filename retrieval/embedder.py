@@ -38,14 +38,12 @@ def bundled_model_path() -> Path:
 
 
 # Backends: "torch" is sentence-transformers on PyTorch (any device, any model); "onnx" and
-# "onnx-int8" run the same model through ONNX Runtime on CPU (see onnx_backend.py), the int8
-# one about 3x faster than "torch" on CPU; "auto" picks onnx-int8 when onnxruntime is installed
-# and the device is the CPU, else torch.
+# "onnx-int8" run the same model through ONNX Runtime on CPU (see onnx_backend.py); "auto"
+# picks "onnx" (float32: its index agrees best with the PyTorch one) when onnxruntime is
+# installed and the device is the CPU, else torch. Measured on RateBeer with
+# `elixir-agent bench embedder` (docs/scaling.md): onnx-int8 is ~2x faster than torch but its
+# index finds only ~0.8 of the PyTorch index's top 10; cutting at 128 tokens costs recall too.
 BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
-# Reviews longer than this many tokens are cut by the onnx backends: measured on RateBeer
-# (`elixir-agent bench embedder`), the index built at 128 tokens finds the same top 10 as the
-# full-length one (recall@10 >= 0.98) at a fraction of the cost of 256-token batches.
-ONNX_MAX_LENGTH = 128
 
 
 def model_max_length(model_dir: Path) -> int:
@@ -63,7 +61,7 @@ class Embedder:
     touches the network (`local_files_only=True`): a hub name must already be cached.
     `device=None` lets sentence-transformers pick CUDA, MPS or CPU. `backend` is one of
     BACKENDS; the onnx ones need a local model directory and the `scale` extra, and
-    `max_length` (tokens) overrides their ONNX_MAX_LENGTH cut.
+    `max_length` (tokens) cuts texts shorter than the model's own limit.
     """
 
     def __init__(self, name_or_path: str | None = None, *, device: str | None = None,
@@ -97,7 +95,7 @@ class Embedder:
             raise FileNotFoundError(f"the {self.backend} backend needs a local model directory "
                                     f"with config.json, not {str(source)!r}; use --embedder-backend torch")
         self._onnx = OnnxEncoder(source, int8=self.backend == "onnx-int8",
-                                 max_length=max_length or ONNX_MAX_LENGTH,
+                                 max_length=max_length or model_max_length(source),
                                  batch_size=self.batch_size)
         self.dimension = self._onnx.dimension
         self.device = "cpu"
@@ -151,7 +149,7 @@ def _resolve_backend(backend: str, device: str | None) -> str:
         import onnxruntime  # noqa: F401
     except ImportError:
         return "torch"
-    return "onnx-int8"
+    return "onnx"
 
 
 class TextEncoder(Protocol):

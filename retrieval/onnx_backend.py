@@ -8,8 +8,8 @@ so an upgrade of the model or of this exporter makes a fresh export:
     ~/.cache/elixir-agent/onnx/<sha256[:16]>/model-int8.onnx   int8 weights (dynamic quantization)
 
 Why it is faster than sentence-transformers on PyTorch: ONNX Runtime fuses attention and
-layer-norm kernels, int8 MatMuls halve the memory traffic, texts are sorted by token length so
-each batch pads to its own longest text, and long reviews are cut at `max_length` tokens.
+layer-norm kernels, int8 MatMuls cut the memory traffic, texts are sorted by length so each
+batch pads to its own longest text, and reviews can be cut at `max_length` tokens.
 Quantization is per output channel and touches MatMuls only: per-tensor scales (the default)
 moved embeddings to cosine ~0.94 of the float ones, per-channel keeps them above ~0.99.
 Pooling (mean over real tokens) and L2 normalisation match the sentence-transformers model.
@@ -62,7 +62,7 @@ class OnnxEncoder:
     of similar length share a batch. `threads=None` lets ONNX Runtime use every core.
     """
 
-    def __init__(self, model_dir: Path, *, int8: bool = True, max_length: int = 256,
+    def __init__(self, model_dir: Path, *, int8: bool = False, max_length: int = 256,
                  batch_size: int = 64, threads: int | None = None, cache: Path | None = None):
         _require_onnx()
         import onnxruntime as ort
