@@ -38,6 +38,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("predict")(predict_command)
     app.command("explain")(explain_command)
     bench.command("core")(bench_core_command)
+    from elixir_agent.core_model import batch_cli
+
+    batch_cli.register(app, bench)
 
 
 Data = Annotated[Path, typer.Option("--data", help="Prepared dataset directory "

@@ -23,6 +23,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     index_app.command("search")(search)
     app.add_typer(index_app, name="index")
     bench.command("retrieval")(bench_retrieval)
+    bench.command("embedder")(bench_embedder)
 
 
 def build(
@@ -42,6 +43,13 @@ def build(
     batch_size: Annotated[int, typer.Option(help="Texts per embedding batch.")] = 64,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, mps; default: automatic.",
                                                show_default=False)] = None,
+    embedder_backend: Annotated[str, typer.Option(
+        help="torch (sentence-transformers), onnx or onnx-int8 (ONNX Runtime on CPU; needs the "
+        "scale extra; int8 is ~2x faster but changes neighbours, see docs/scaling.md) or auto "
+        "(onnx on CPU when installed).")] = "torch",
+    max_length: Annotated[int | None, typer.Option(
+        help="Cut reviews at this many tokens (default: the model's own limit, 256).",
+        show_default=False)] = None,
 ) -> None:
     """Embed a prepared dataset's reviews and write a searchable index directory.
 
@@ -55,8 +63,10 @@ def build(
     console = Console(stderr=True)
     dataset = load_prepared(data)
     splits = ("train", "valid", "test") if all_splits else ("train",)
-    model = Embedder(embedder, device=device, batch_size=batch_size)
-    console.print(f"embedder {model.name} ({model.dimension}-d on {model.device})")
+    model = Embedder(embedder, device=device, batch_size=batch_size, backend=embedder_backend,
+                     max_length=max_length)
+    console.print(f"embedder {model.name} ({model.dimension}-d on {model.device}, "
+                  f"{model.backend} backend)")
     index = ReviewIndex.build(dataset, model, factory=factory, splits=splits, progress=True,
                               tuning=tuning)
     index.save(out)
@@ -122,6 +132,13 @@ def bench_retrieval(
         "prepared dataset directory.")] = DEFAULT_TEXTS,
     n_texts: Annotated[int, typer.Option(help="How many texts to encode.")] = 2000,
     encoding: Annotated[bool, typer.Option(help="Measure encoding throughput.")] = True,
+    stream_sizes: Annotated[str, typer.Option(
+        help="Comma-separated sizes built by streaming chunks into the compressed index "
+        "(IVF-PQ + re-ranking from disk), e.g. 10000000; empty: none.")] = "",
+    real_index: Annotated[list[Path] | None, typer.Option(
+        help="Index directory whose real review embeddings are also measured through the "
+        "compressed index (repeat for several).", show_default=False)] = None,
+    hnsw_ef_construction: Annotated[int, typer.Option(min=8, help="HNSW build quality.")] = 200,
 ) -> None:
     """Compare FAISS Flat, HNSW and IVF (build time, memory, recall@10, latency) and the
     embedder's throughput; writes JSON and a Markdown table.
@@ -134,24 +151,89 @@ def bench_retrieval(
     from elixir_agent.retrieval.bench import BenchConfig, run_benchmark
 
     console = Console(stderr=True)
-    try:
-        size_list = tuple(int(s.replace("_", "")) for s in sizes.split(",") if s.strip())
-    except ValueError as error:
-        raise typer.BadParameter(f"--sizes must be integers like 100000,1000000: {sizes!r}") from error
-    if not size_list or min(size_list) < 1000:
-        raise typer.BadParameter(f"--sizes needs sizes of at least 1000, got {sizes!r}")
+    size_list = _sizes(sizes) if sizes.strip() else ()
     review_texts: list[str] = []
     if encoding:
         if texts.exists():
             review_texts = _load_texts(texts, n_texts)
         else:
             console.print(f"[yellow]{texts} not found: skipping encoding throughput[/yellow]")
-    config = BenchConfig(sizes=size_list, n_queries=queries, n_texts=n_texts)
-    report = run_benchmark(out, config, texts=review_texts, embedder_factory=Embedder)
+    config = BenchConfig(sizes=size_list, n_queries=queries, n_texts=n_texts,
+                         stream_sizes=_sizes(stream_sizes) if stream_sizes.strip() else (),
+                         hnsw_ef_construction=hnsw_ef_construction)
+    real_sets = [(folder.name, _index_vectors(folder)) for folder in real_index or []]
+    report = run_benchmark(out, config, texts=review_texts, embedder_factory=Embedder,
+                           real_sets=real_sets)
     console.print((out / "retrieval.md").read_text())
     console.print(f"[green]wrote[/green] {out / 'retrieval.json'} and {out / 'retrieval.md'}")
-    if not report["target"]["met_by"] and max(size_list) >= 1_000_000:
+    if not report["target"]["met_by"] and max(size_list, default=0) >= 1_000_000:
         console.print("[yellow]no factory met the 1M target on this machine[/yellow]")
+
+
+def bench_embedder(
+    out: Annotated[Path, typer.Option(help="Report directory (embedder.json, embedder.md).")],
+    texts: Annotated[Path, typer.Option(
+        help="Real review texts: a prepared dataset directory or a RateBeer CSV directory.")
+    ] = DEFAULT_TEXTS,
+    n_texts: Annotated[int, typer.Option(min=300, help="How many texts to embed per round.")] = 2000,
+    queries: Annotated[int, typer.Option(min=10, help="Texts used as queries for recall@10.")] = 200,
+    rounds: Annotated[int, typer.Option(min=1, help="Interleaved timing rounds.")] = 3,
+    variants: Annotated[str, typer.Option(
+        help="backend@max_tokens list; the first is the reference ('full': the model's own).")
+    ] = "torch@full,onnx@full,onnx@128,onnx-int8@full,onnx-int8@128",
+) -> None:
+    """Compare embedder backends on real reviews: texts/s and recall@10 of the index each
+    builds against the reference (PyTorch, full length) index.
+
+    Run with: elixir-agent bench embedder --out runs/bench-embedder --texts /work/artifacts/data/ratebeer
+    """
+    from rich.console import Console
+
+    from elixir_agent.retrieval import Embedder
+    from elixir_agent.retrieval.bench_embedder import Variant, run_embedder_benchmark
+    from elixir_agent.retrieval.embedder import bundled_model_path, model_max_length
+
+    parsed = []
+    for spec in variants.split(","):
+        backend, _, length = spec.strip().partition("@")
+        if not length or not (length == "full" or length.isdigit()):
+            raise typer.BadParameter(f"--variants entries look like onnx-int8@128 or torch@full, "
+                                     f"got {spec!r}")
+        parsed.append(Variant(backend, None if length == "full" else int(length)))
+    if not texts.exists():
+        raise typer.BadParameter(f"{texts} does not exist; pass --texts with review texts")
+    sample = _load_texts(texts, n_texts)
+    full = model_max_length(bundled_model_path())
+    report = run_embedder_benchmark(
+        out, sample, parsed,
+        lambda v: Embedder(backend=v.backend, max_length=v.max_length or full),
+        n_queries=queries, rounds=rounds)
+    Console(stderr=True).print((out / "embedder.md").read_text())
+    if not report["target"]["met_by"]:
+        Console(stderr=True).print("[yellow]no backend met the speed-up and recall target[/yellow]")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s.replace("_", "")) for s in text.split(",") if s.strip())
+    except ValueError as error:
+        raise typer.BadParameter(f"sizes must be integers like 100000,1000000: {text!r}") from error
+    if not sizes or min(sizes) < 1000:
+        raise typer.BadParameter(f"sizes must be at least 1000, got {text!r}")
+    return sizes
+
+
+def _index_vectors(folder: Path):
+    """The exact review vectors of an index directory, memory-mapped."""
+    import numpy as np
+
+    from elixir_agent.retrieval.store import VECTORS_FILE
+
+    path = folder / VECTORS_FILE
+    if not path.exists():
+        raise typer.BadParameter(f"{path} not found: --real-index takes an index directory "
+                                 "written by `elixir-agent index build`")
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 def _load_texts(path: Path, limit: int) -> list[str]:

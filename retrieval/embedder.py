@@ -8,6 +8,7 @@ Vectors are float32 and L2-normalised, so an inner product is a cosine similarit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -36,26 +37,73 @@ def bundled_model_path() -> Path:
     return path
 
 
+# Backends: "torch" is sentence-transformers on PyTorch (any device, any model); "onnx" and
+# "onnx-int8" run the same model through ONNX Runtime on CPU (see onnx_backend.py); "auto"
+# picks "onnx" (float32: its index agrees best with the PyTorch one) when onnxruntime is
+# installed and the device is the CPU, else torch. Measured on RateBeer with
+# `elixir-agent bench embedder` (docs/scaling.md): onnx-int8 is ~2x faster than torch but its
+# index finds only ~0.8 of the PyTorch index's top 10; cutting at 128 tokens costs recall too.
+BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
+
+
+def model_max_length(model_dir: Path) -> int:
+    """The token cut a sentence-transformers model was trained with (its max_seq_length)."""
+    config = model_dir / "sentence_bert_config.json"
+    if config.exists():
+        return int(json.loads(config.read_text()).get("max_seq_length") or 512)
+    return 512
+
+
 class Embedder:
     """Encodes texts into L2-normalised float32 vectors with a sentence-transformers model.
 
     `name_or_path=None` (or "all-MiniLM-L6-v2") selects the bundled model. Loading never
     touches the network (`local_files_only=True`): a hub name must already be cached.
-    `device=None` lets sentence-transformers pick CUDA, MPS or CPU.
+    `device=None` lets sentence-transformers pick CUDA, MPS or CPU. `backend` is one of
+    BACKENDS; the onnx ones need a local model directory and the `scale` extra, and
+    `max_length` (tokens) cuts texts shorter than the model's own limit.
     """
 
     def __init__(self, name_or_path: str | None = None, *, device: str | None = None,
-                 batch_size: int = 64):
-        from sentence_transformers import SentenceTransformer
-
+                 batch_size: int = 64, backend: str = "torch", max_length: int | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown embedder backend {backend!r}; choose one of "
+                             f"{', '.join(BACKENDS)}")
         if name_or_path is None or str(name_or_path) in _DEFAULT_ALIASES:
             self.name = DEFAULT_EMBEDDER
             source = str(bundled_model_path())
         else:
             self.name = str(name_or_path)
             source = self.name
+        self.batch_size = batch_size
+        self.backend = _resolve_backend(backend, device)
+        self._onnx = None
+        if self.backend != "torch":
+            self._load_onnx(Path(source), max_length)
+            return
+        self._load_torch(source, device)
+        if max_length:
+            self._model.max_seq_length = int(max_length)
+            self.max_length = int(max_length)
+
+    def _load_onnx(self, source: Path, max_length: int | None) -> None:
+        from elixir_agent.retrieval.onnx_backend import OnnxEncoder
+
+        if not (source / "config.json").exists():
+            raise FileNotFoundError(f"the {self.backend} backend needs a local model directory "
+                                    f"with config.json, not {str(source)!r}; use --embedder-backend torch")
+        self._onnx = OnnxEncoder(source, int8=self.backend == "onnx-int8",
+                                 max_length=max_length or model_max_length(source),
+                                 batch_size=self.batch_size)
+        self.dimension = self._onnx.dimension
+        self.device = "cpu"
+        self.max_length = self._onnx.max_length
+
+    def _load_torch(self, source: str, device: str | None) -> None:
+        from sentence_transformers import SentenceTransformer
+
         try:
             self._model = SentenceTransformer(source, device=device, local_files_only=True)
         except OSError as error:
@@ -65,7 +113,7 @@ class Embedder:
             ) from error
         self.dimension = int(self._model.get_embedding_dimension())
         self.device = str(self._model.device)
-        self.batch_size = batch_size
+        self.max_length = int(self._model.max_seq_length or 0) or None
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed `texts` into a (N, D) float32 array whose rows have unit length."""
@@ -74,6 +122,8 @@ class Embedder:
         texts = [text if isinstance(text, str) else "" for text in texts]
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._onnx is not None:
+            return self._onnx.encode(texts)
         vectors = self._model.encode(
             texts, batch_size=self.batch_size, show_progress_bar=progress,
             convert_to_numpy=True, normalize_embeddings=True,
@@ -81,7 +131,25 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)  # (N, D)
 
     def __repr__(self) -> str:
-        return f"Embedder(name={self.name!r}, dimension={self.dimension}, device={self.device!r})"
+        return (f"Embedder(name={self.name!r}, dimension={self.dimension}, "
+                f"device={self.device!r}, backend={self.backend!r})")
+
+
+def _resolve_backend(backend: str, device: str | None) -> str:
+    if backend != "auto":
+        return backend
+    if device not in (None, "cpu"):
+        return "torch"
+    if device is None:
+        import torch
+
+        if torch.cuda.is_available():
+            return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
 
 
 class TextEncoder(Protocol):

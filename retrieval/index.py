@@ -102,7 +102,7 @@ class ReviewIndex:
         faiss_ops.apply_tuning(index, tuning)
         now = _now()
         manifest = {
-            "embedder": {"name": embedder.name, "dimension": int(embedder.dimension)},
+            "embedder": _embedder_record(embedder),
             "count": len(reviews),
             "factory": factory,
             "metric": "inner_product",
@@ -130,7 +130,8 @@ class ReviewIndex:
         manifest = store.read_manifest(path)
         built_with = manifest["embedder"]
         if embedder is None:
-            embedder = Embedder(built_with["name"])
+            embedder = Embedder(built_with["name"], backend=_loadable_backend(built_with),
+                                max_length=built_with.get("max_length"))
         if embedder.name != built_with["name"] or embedder.dimension != built_with["dimension"]:
             raise IndexMismatchError(
                 f"{path / store.MANIFEST_FILE} was built with embedder {built_with['name']!r} "
@@ -368,6 +369,29 @@ def _check_vectors(vectors: np.ndarray, count: int, embedder: TextEncoder) -> No
     if vectors.shape != (count, embedder.dimension):
         raise IndexMismatchError(f"embedder {embedder.name!r} returned shape {vectors.shape}, "
                                  f"expected {(count, embedder.dimension)}")
+
+
+def _embedder_record(embedder: TextEncoder) -> dict[str, Any]:
+    """Name and dimension, plus the backend and token cut when the embedder has them, so a
+    query is embedded the way the reviews were."""
+    record: dict[str, Any] = {"name": embedder.name, "dimension": int(embedder.dimension)}
+    for key in ("backend", "max_length"):
+        value = getattr(embedder, key, None)
+        if value is not None:
+            record[key] = value
+    return record
+
+
+def _loadable_backend(built_with: dict[str, Any]) -> str:
+    """The backend the index was built with, or torch (the same model, vectors within cosine
+    ~0.99) when it was an onnx one and onnxruntime is not installed here."""
+    backend = built_with.get("backend", "torch")
+    if backend.startswith("onnx"):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "torch"
+    return backend
 
 
 def _check_k(k: int) -> None:

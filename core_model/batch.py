@@ -1,0 +1,241 @@
+"""Batch predictions, explanations and recommendations for many users and items, on Ray Data.
+
+The input (Parquet or CSV: `user_id, item_id` pairs, or `user_id` alone for `recommend`) is cut
+into partitions of `partition_rows` rows; partition i is written as `OUT/part-00000i.parquet`
+(temp file + rename), so a rerun skips the partitions already on disk and resumes where a crash
+or a kill stopped it. Rows go through `map_batches` over a pool of actors, each loading the
+model once; results stream back in input order and a partition is written as soon as all of
+its rows are in. `workers=0` runs the same code in this process without Ray (the baseline the
+benchmark compares against, and the fallback where Ray is not installed).
+
+Run with: elixir-agent batch predict --run runs/rb --pairs pairs.parquet --out preds/ --workers 2
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+TASKS = ("predict", "explain", "recommend")
+RAY_HINT = ("batch inference on Ray needs the `scale` extra: pip install 'elixir-agent[scale]' "
+            "(or run with --workers 0 for the single-process loop)")
+_PARTITION = "__partition"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How to run a batch job; defaults suit a laptop, raise `workers` on a cluster."""
+
+    workers: int = 1  # Ray actors, each with its own copy of the model; 0: no Ray, one process
+    batch_size: int = 256  # rows per model call (explain: generation batch, keep it small)
+    partition_rows: int = 10_000  # rows per output file, the unit of resumption
+    threads_per_worker: int = 1  # torch threads inside each actor (and in the 0-worker loop)
+    ray_address: str | None = None  # None: start a local Ray; "auto" or ray://host:port: a cluster
+    k: int = 10  # recommend: items per user
+    max_new_tokens: int = 64  # explain: longest generated review
+    cold_start: bool = False  # unknown ids get the mean embedding instead of an error
+
+
+@dataclass
+class BatchSummary:
+    task: str
+    rows: int
+    partitions: int
+    skipped_partitions: int
+    seconds: float
+    rows_per_s: float
+    out: str
+    files: list[str] = field(default_factory=list)
+
+
+def read_pairs(path: str | Path, task: str) -> pd.DataFrame:
+    """The input rows: Parquet or CSV with `user_id` (and `item_id` unless `task` is recommend),
+    ids as strings. Raises ValueError naming the file and the missing column."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: --pairs takes a Parquet or CSV file")
+    if path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
+        frame = pd.read_parquet(path)
+    elif path.suffix.lower() in (".csv", ".tsv"):
+        frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str)
+    else:
+        raise ValueError(f"{path}: unknown format {path.suffix!r}; give a .parquet or .csv file")
+    needed = ["user_id"] if task == "recommend" else ["user_id", "item_id"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} lacks column(s) {', '.join(missing)} (has "
+                         f"{', '.join(map(str, frame.columns))}); {task} needs {', '.join(needed)}")
+    frame = frame[needed].astype(str)
+    if task == "recommend":
+        frame = frame.drop_duplicates("user_id")
+    frame = frame.reset_index(drop=True)
+    empty = frame.index[(frame == "").any(axis=1) | frame.isna().any(axis=1)]
+    if len(empty):
+        raise ValueError(f"{path}: row {int(empty[0]) + 1} has an empty id")
+    return frame
+
+
+class BatchWorker:
+    """Loads a run once and turns a batch of rows into result rows (a Ray actor's callable)."""
+
+    def __init__(self, run: str, task: str, options: BatchOptions):
+        import torch
+
+        from elixir_agent.core_model.inference import ElixirRecommender
+
+        torch.set_num_threads(max(1, options.threads_per_worker))
+        self.task, self.options = task, options
+        self.rec = ElixirRecommender.from_run(run, device="cpu")
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        if self.task == "predict":
+            out = self._predict(batch)
+        elif self.task == "explain":
+            out = self._explain(batch)
+        else:
+            out = self._recommend(batch)
+        return out
+
+    def _predict(self, batch: pd.DataFrame) -> pd.DataFrame:
+        pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
+        preds = self.rec.predict_batch(pairs, cold_start=self.options.cold_start)
+        rows = []
+        for part, pred in zip(batch[_PARTITION], preds, strict=True):
+            row = {_PARTITION: part, "user_id": pred.user_id, "item_id": pred.item_id,
+                   "rating": pred.rating, "cold_user": pred.cold_user, "cold_item": pred.cold_item}
+            for aspect in self.rec.aspects:
+                row[f"aspect_{aspect}"] = pred.aspect_ratings[aspect]
+                row[f"user_importance_{aspect}"] = pred.user_importance[aspect]
+                row[f"item_importance_{aspect}"] = pred.item_importance[aspect]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _explain(self, batch: pd.DataFrame) -> pd.DataFrame:
+        pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
+        texts = self.rec.explain_batch(pairs, max_new_tokens=self.options.max_new_tokens,
+                                       cold_start=self.options.cold_start)
+        return pd.DataFrame({_PARTITION: batch[_PARTITION].to_numpy(), "user_id": batch["user_id"],
+                             "item_id": batch["item_id"], "review": texts})
+
+    def _recommend(self, batch: pd.DataFrame) -> pd.DataFrame:
+        rows = []
+        for part, user in zip(batch[_PARTITION], batch["user_id"], strict=True):
+            ranked = self.rec.rank(user, k=self.options.k, cold_start=self.options.cold_start)
+            rows += [{_PARTITION: part, "user_id": user, "rank": rank, "item_id": p.item_id,
+                      "rating": p.rating} for rank, p in enumerate(ranked, start=1)]
+        return pd.DataFrame(rows, columns=[_PARTITION, "user_id", "rank", "item_id", "rating"])
+
+
+def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
+              options: BatchOptions = BatchOptions(), *, progress: bool = True) -> BatchSummary:
+    """Run `task` over every row of `pairs`, writing `out/part-*.parquet`; skips partitions
+    already written by an earlier run with the same `partition_rows`."""
+    import time
+
+    if task not in TASKS:
+        raise ValueError(f"unknown batch task {task!r}; choose one of {', '.join(TASKS)}")
+    if not (Path(run) / "config.json").exists() and not Path(run).is_dir():
+        raise FileNotFoundError(f"{run} is not a run directory (from `elixir-agent train`)")
+    frame = read_pairs(pairs, task)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    frame[_PARTITION] = frame.index // options.partition_rows
+    n_parts = int(frame[_PARTITION].max()) + 1 if len(frame) else 0
+    done = {p for p in range(n_parts) if _part_path(out, p).exists()}
+    todo = frame[~frame[_PARTITION].isin(done)]
+    expected = todo.groupby(_PARTITION).size().to_dict()
+    start = time.perf_counter()
+    results = _run_ray(todo, str(run), task, options) if options.workers > 0 \
+        else _run_local(todo, str(run), task, options)
+    _write_partitions(results, expected, out, len(todo), progress, task)
+    seconds = time.perf_counter() - start
+    return BatchSummary(task=task, rows=len(todo), partitions=n_parts, skipped_partitions=len(done),
+                        seconds=round(seconds, 2), rows_per_s=round(len(todo) / max(seconds, 1e-9), 1),
+                        out=str(out), files=sorted(p.name for p in out.glob("part-*.parquet")))
+
+
+def _run_local(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
+               ) -> Iterator[pd.DataFrame]:
+    if todo.empty:
+        return
+    worker = BatchWorker(run, task, options)
+    for begin in range(0, len(todo), options.batch_size):
+        yield worker(todo.iloc[begin:begin + options.batch_size])
+
+
+def _run_ray(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
+             ) -> Iterator[pd.DataFrame]:
+    try:
+        import ray
+        import ray.data
+    except ImportError as error:
+        raise ImportError(RAY_HINT) from error
+    if todo.empty:
+        return
+    if not ray.is_initialized():
+        if options.ray_address:
+            ray.init(address=options.ray_address, log_to_driver=False)
+        else:
+            # A local Ray sized to the pool (an actor per worker plus a CPU for reading), on
+            # loopback, without the usage report: nothing leaves this machine.
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            ray.init(num_cpus=options.workers * options.threads_per_worker + 1,
+                     include_dashboard=False, log_to_driver=False,
+                     _node_ip_address="127.0.0.1",
+                     runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # partitions complete in input order
+    context.enable_progress_bars = False  # our own bar counts rows, not Ray's operators
+    dataset = ray.data.from_pandas(todo.reset_index(drop=True))
+    mapped = dataset.map_batches(
+        BatchWorker, fn_constructor_kwargs={"run": run, "task": task, "options": options},
+        batch_size=options.batch_size, batch_format="pandas",
+        compute=ray.data.ActorPoolStrategy(size=options.workers),
+        num_cpus=options.threads_per_worker)
+    yield from mapped.iter_batches(batch_size=None, batch_format="pandas")
+
+
+def _write_partitions(results, expected: dict[int, int], out: Path, total: int, progress: bool,
+                      task: str) -> None:
+    """Gather result rows by partition and write each one when all its input rows are in."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    pending: dict[int, list[pd.DataFrame]] = {}
+    seen: dict[int, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), disable=not progress) as bar:
+        bar_task = bar.add_task(f"batch {task}", total=total)
+        for batch in results:
+            for part, rows in batch.groupby(_PARTITION, sort=False):
+                pending.setdefault(int(part), []).append(rows)
+            bar.advance(bar_task, _count_inputs(batch, seen, task))
+            for part in [p for p in pending if seen.get(p, 0) >= expected[p]]:
+                _write_part(out, part, pd.concat(pending.pop(part), ignore_index=True))
+    for part in list(pending):  # the last partition of a recommend job with short rankings
+        _write_part(out, part, pd.concat(pending.pop(part), ignore_index=True))
+
+
+def _count_inputs(batch: pd.DataFrame, seen: dict[int, int], task: str) -> int:
+    """Add the input rows `batch` answers to `seen` per partition; return how many."""
+    total = 0
+    for part, rows in batch.groupby(_PARTITION, sort=False):
+        # recommend answers one input user with k rows (users are unique within a job)
+        count = rows["user_id"].nunique() if task == "recommend" else len(rows)
+        seen[int(part)] = seen.get(int(part), 0) + count
+        total += count
+    return total
+
+
+def _write_part(out: Path, part: int, frame: pd.DataFrame) -> None:
+    target = _part_path(out, part)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    frame.drop(columns=[_PARTITION]).to_parquet(tmp, index=False)
+    os.replace(tmp, target)
+
+
+def _part_path(out: Path, part: int) -> Path:
+    return out / f"part-{part:05d}.parquet"

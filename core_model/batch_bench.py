@@ -1,0 +1,117 @@
+"""`elixir-agent bench batch`: rows/s of batch inference for each Ray pool size against the
+plain single-process loop, and whether the outputs agree. Writes batch.json and batch.md.
+
+Every configuration uses one torch thread per worker, so the pool size is the only thing that
+changes; on a shared machine the numbers move with the load (it is recorded in the report).
+
+Run with: elixir-agent bench batch --run runs/rb --pairs pairs.parquet --out runs/bench-batch
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from elixir_agent.core_model.batch import BatchOptions, run_batch
+
+TARGET_SPEEDUP_2_WORKERS = 1.6
+
+
+def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
+                    batch_size: int = 256) -> str:
+    """Measure predict (all rows) and explain (the first `explain_rows`) per pool size."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-batch-", dir=out))
+    rows: list[dict] = []
+    _start_ray(max(pool_sizes))  # one local Ray for every pool size: starting one costs seconds
+    try:
+        tasks = [("predict", Path(pairs), batch_size)]
+        if explain_rows:
+            few = scratch / "explain-pairs.parquet"
+            pd.read_parquet(pairs).head(explain_rows).to_parquet(few, index=False) \
+                if str(pairs).endswith(".parquet") else \
+                pd.read_csv(pairs, dtype=str).head(explain_rows).to_parquet(few, index=False)
+            tasks.append(("explain", few, 16))
+        for task, source, size in tasks:
+            outputs = {}
+            for workers in pool_sizes:
+                target = scratch / f"{task}-{workers}"
+                summary = run_batch(task, run, source, target,
+                                    BatchOptions(workers=workers, batch_size=size,
+                                                 partition_rows=10**9), progress=False)
+                outputs[workers] = _read(target)
+                rows.append({"task": task, "workers": workers, "rows": summary.rows,
+                             "seconds": summary.seconds, "rows_per_s": summary.rows_per_s,
+                             "load_average": round(os.getloadavg()[0], 2)})
+                _report(out, rows, pool_sizes)  # partial numbers survive an interruption
+            reference = next((w for w in pool_sizes if w > 0), pool_sizes[0])
+            for row in rows:
+                if row["task"] == task:
+                    row["same_output_as_first_pool"] = _same(outputs[row["workers"]],
+                                                             outputs[reference])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        _shutdown_ray()
+    return _report(out, rows, pool_sizes)
+
+
+def _report(out: Path, rows: list[dict], pool_sizes) -> str:
+    for row in rows:
+        base = next(r for r in rows if r["task"] == row["task"] and r["workers"] == pool_sizes[0])
+        row["speedup"] = round(row["rows_per_s"] / max(base["rows_per_s"], 1e-9), 2)
+    report = {"cpus": os.cpu_count(), "rows": rows, "target_speedup_2_workers":
+              TARGET_SPEEDUP_2_WORKERS}
+    (out / "batch.json").write_text(json.dumps(report, indent=2))
+    lines = ["# Batch inference benchmark", "",
+             f"{os.cpu_count()} CPUs, one torch thread per worker; speed-up against the first "
+             f"configuration (workers 0 = the plain single-process loop, no Ray).", "",
+             "| task | workers | rows | seconds | rows/s | speed-up | same output | load avg |",
+             "|---|---:|---:|---:|---:|---:|---|---:|"]
+    lines += [f"| {r['task']} | {r['workers']} | {r['rows']} | {r['seconds']} | {r['rows_per_s']} "
+              f"| {r['speedup']}x | {r.get('same_output_as_first_pool', '-')} "
+              f"| {r['load_average']} |"
+              for r in rows]
+    markdown = "\n".join(lines) + "\n"
+    (out / "batch.md").write_text(markdown)
+    return markdown
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Equal text columns and numbers within 1e-5 (the plain loop may batch differently)."""
+    if a.shape != b.shape or list(a.columns) != list(b.columns):
+        return False
+    numbers = a.select_dtypes("number").columns
+    text = [c for c in a.columns if c not in numbers]
+    return bool(a[text].equals(b[text]) and
+                ((a[numbers] - b[numbers]).abs().to_numpy().max(initial=0.0) < 1e-5))
+
+
+def _read(folder: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))],
+                     ignore_index=True)
+
+
+def _start_ray(max_workers: int) -> None:
+    if max_workers < 1:
+        return
+    import ray
+
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(num_cpus=max_workers + 1, include_dashboard=False, log_to_driver=False,
+                 _node_ip_address="127.0.0.1")
+
+
+def _shutdown_ray() -> None:
+    try:
+        import ray
+    except ImportError:
+        return
+    if ray.is_initialized():
+        ray.shutdown()

@@ -1,0 +1,99 @@
+"""`elixir-agent batch`: the same rows out of the plain loop and of Ray with 1 or 2 workers,
+partitioned Parquet, resumption, clear errors on bad input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from elixir_agent.cli import app
+from elixir_agent.core_model.batch import BatchOptions, read_pairs, run_batch
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tiny_run, tmp_path_factory):
+    from elixir_agent.core_model.data.storage import load_prepared
+
+    train = load_prepared(tiny_run.data_dir).split("train")
+    frame = train[["user_id", "item_id"]].head(90)
+    assert len(frame) == 90
+    path = tmp_path_factory.mktemp("pairs") / "pairs.parquet"
+    frame.astype(str).to_parquet(path, index=False)
+    return path
+
+
+def _read(out):
+    return pd.concat([pd.read_parquet(p) for p in sorted(out.glob("part-*.parquet"))],
+                     ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray", reason="the scale extra (ray) is not installed")
+    yield ray
+    ray.shutdown()
+
+
+def test_plain_loop_writes_partitions_and_matches_the_recommender(tiny_run, pairs_file, tmp_path):
+    options = BatchOptions(workers=0, batch_size=16, partition_rows=40)
+    summary = run_batch("predict", tiny_run.run_dir, pairs_file, tmp_path, options, progress=False)
+    assert summary.files == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    out = _read(tmp_path)
+    pairs = pd.read_parquet(pairs_file)
+    assert out[["user_id", "item_id"]].values.tolist() == pairs.values.tolist()
+    direct = tiny_run.recommender().predict(pairs.user_id[5], pairs.item_id[5])
+    assert out.rating[5] == pytest.approx(direct.rating, abs=1e-5)
+    assert {f"aspect_{a}" for a in direct.aspect_ratings} <= set(out.columns)
+
+
+def test_resume_skips_finished_partitions(tiny_run, pairs_file, tmp_path):
+    options = BatchOptions(workers=0, batch_size=16, partition_rows=40)
+    run_batch("predict", tiny_run.run_dir, pairs_file, tmp_path, options, progress=False)
+    (tmp_path / "part-00001.parquet").unlink()  # as if killed before the second part
+    before = (tmp_path / "part-00000.parquet").stat().st_mtime_ns
+    again = run_batch("predict", tiny_run.run_dir, pairs_file, tmp_path, options, progress=False)
+    assert again.skipped_partitions == 2 and again.rows == 40
+    assert (tmp_path / "part-00000.parquet").stat().st_mtime_ns == before
+    assert len(_read(tmp_path)) == 90
+
+
+@pytest.mark.slow  # starting a local Ray takes 10-60 s, and three pools are started here
+def test_ray_one_and_two_workers_equal_the_plain_loop(tiny_run, pairs_file, tmp_path, ray_session):
+    results = {}
+    for workers in (0, 1, 2):
+        out = tmp_path / f"w{workers}"
+        run_batch("predict", tiny_run.run_dir, pairs_file, out,
+                  BatchOptions(workers=workers, batch_size=16, partition_rows=40), progress=False)
+        results[workers] = _read(out)
+        ray_session.shutdown()  # the next pool size gets a fresh local Ray
+    pd.testing.assert_frame_equal(results[1], results[2])
+    pd.testing.assert_frame_equal(results[0], results[1], check_exact=False, atol=1e-6)
+
+
+@pytest.mark.slow  # starts a local Ray
+def test_recommend_and_explain_on_ray(tiny_run, pairs_file, tmp_path, ray_session):
+    options = BatchOptions(workers=1, batch_size=8, partition_rows=5, k=3, max_new_tokens=8)
+    run_batch("recommend", tiny_run.run_dir, pairs_file, tmp_path / "rec", options, progress=False)
+    recs = _read(tmp_path / "rec")
+    users = pd.read_parquet(pairs_file).user_id.unique()
+    assert sorted(recs.user_id.unique()) == sorted(users)
+    assert (recs.groupby("user_id")["rank"].max() == 3).all()
+    first = recs[recs.user_id == users[0]]
+    assert first.rating.is_monotonic_decreasing
+    few = tmp_path / "few.csv"
+    pd.read_parquet(pairs_file).head(6).to_csv(few, index=False)
+    run_batch("explain", tiny_run.run_dir, few, tmp_path / "exp", options, progress=False)
+    reviews = _read(tmp_path / "exp")
+    assert len(reviews) == 6 and reviews.review.map(type).eq(str).all()
+    ray_session.shutdown()
+
+
+def test_bad_pairs_file_names_the_missing_column(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("user,item_id\nu1,i1\n")
+    with pytest.raises(ValueError, match=r"pairs.csv lacks column\(s\) user_id"):
+        read_pairs(path, "predict")
+    result = CliRunner().invoke(app, ["batch", "predict", "--run", str(tmp_path), "--pairs",
+                                      str(path), "--out", str(tmp_path / "o"), "--workers", "0"])
+    assert result.exit_code == 2 and "lacks column" in result.output
