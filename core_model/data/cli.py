@@ -21,7 +21,7 @@ console = Console()
 # The registered loaders (core_model.data.loaders.FORMATS; a test keeps the two equal),
 # listed here so that `--help` does not import them.
 DataFormat = choices("DataFormat", "ratebeer", "lara-dat", "lara-json", "beeradvocate",
-                     "beeradvocate-snap", "csv", "jsonl")
+                     "beeradvocate-snap", "csv", "jsonl", "parquet")
 OnError = choices("OnError", "raise", "skip")
 
 
@@ -88,6 +88,10 @@ def prepare_command(
     info.notes.append(f"dropped: {report.dropped_no_rating} without rating, {report.dropped_no_text} "
                       f"without text, {report.dropped_duplicates} duplicate pairs, "
                       f"{report.dropped_kcore} by the {kcore}-core; {report.skipped_malformed} malformed")
+    info.notes.append(f"{report.stripped_markup} texts stripped of HTML/page-script markup; "
+                      f"{report.evaluable_users} users with 2+ reviews; {report.topped_up} held-out "
+                      f"reviews drawn from them after {report.moved_to_train} moved to train")
+    info.notes.extend(report.warnings)
     info = write_prepared(out, info, splits, overwrite=overwrite)
     if as_json:
         from dataclasses import asdict
@@ -179,11 +183,14 @@ def _print_prepare_report(report, counts: dict[str, int], out: Path) -> None:
     table.add_row("kept", str(counts["reviews"]))
     console.print(table)
     console.print(f"users {counts['users']}, items {counts['items']}; train {counts['train']}, "
-                  f"valid {counts['valid']}, test {counts['test']}; {report.truncated} texts truncated")
-    if counts["valid"] == 0 or counts["test"] == 0:
-        console.print("[yellow]note:[/yellow] a held-out review whose user or item has no other review "
-                      "moves to train (so every evaluated pair is known); with users of a single "
-                      "review, valid/test stay small or empty: raise --kcore for evaluation")
+                  f"valid {counts['valid']}, test {counts['test']}; {report.truncated} texts truncated, "
+                  f"{report.stripped_markup} stripped of HTML/page-script markup")
+    if report.moved_to_train:
+        console.print(f"{report.moved_to_train} held-out reviews moved to train (their user or item "
+                      f"had no other review); {report.topped_up} reviews of the {report.evaluable_users} "
+                      "users with 2 or more reviews were held out instead")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     for reason in report.skip_reasons[:5]:
         console.print(f"  skipped {reason}")
     if len(report.skip_reasons) > 5:
