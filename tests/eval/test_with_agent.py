@@ -33,7 +33,8 @@ def test_core_vs_agent_on_synthetic_pairs(tmp_path):
                        tmp_path / "report", aspects=world.catalog.aspects, encoder=embedder, resamples=20,
                        scenario_results=scenarios, progress=False)
     agent_metrics = summary["systems"]["agent"]["metrics"]
-    assert 0.0 <= agent_metrics["groundedness"]["value"] <= 1.0
+    # The composer writes only from tool results, so some of its sentences are grounded.
+    assert 0.0 < agent_metrics["groundedness"]["value"] <= 1.0
     assert agent_metrics["verified_ok"]["value"] == 1.0  # the composer's answers always verify
     record = json.loads((tmp_path / "report" / "pairs.jsonl").read_text().splitlines()[0])
     assert record["systems"]["agent"]["text"] and record["systems"]["core"]["text"]
