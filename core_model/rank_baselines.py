@@ -71,9 +71,9 @@ def best_rated(train: Interactions, valid: Interactions, valid_task: RankingTask
                           valid_task)
 
 
-def _rating_scorer(predict) -> Scorer:
+def _rating_scorer(predict, n_items: int) -> Scorer:
+    """Every item's predicted rating, from a (users, items) -> ratings predictor."""
     def score(users: np.ndarray) -> np.ndarray:
-        n_items = score.n_items
         grid_u = np.repeat(users, n_items)
         grid_i = np.tile(np.arange(n_items), len(users))
         return np.asarray(predict(grid_u, grid_i)).reshape(len(users), n_items)
@@ -83,18 +83,14 @@ def _rating_scorer(predict) -> Scorer:
 
 def user_item_bias(train: Interactions, valid: Interactions, valid_task: RankingTask,
                    seed: int) -> Scorer:
-    scorer = _rating_scorer(bias_model(train.as_rating_data(), valid.as_rating_data(),
-                                       train.n_users, train.n_items))
-    scorer.n_items = train.n_items
-    return scorer
+    return _rating_scorer(bias_model(train.as_rating_data(), valid.as_rating_data(),
+                                     train.n_users, train.n_items), train.n_items)
 
 
 def mf_rating(train: Interactions, valid: Interactions, valid_task: RankingTask,
               seed: int) -> Scorer:
-    scorer = _rating_scorer(biased_mf(train.as_rating_data(), valid.as_rating_data(),
-                                      train.n_users, train.n_items, seed=seed))
-    scorer.n_items = train.n_items
-    return scorer
+    return _rating_scorer(biased_mf(train.as_rating_data(), valid.as_rating_data(),
+                                    train.n_users, train.n_items, seed=seed), train.n_items)
 
 
 def bpr_mf(train: Interactions, valid: Interactions, valid_task: RankingTask, seed: int,
@@ -108,7 +104,7 @@ def bpr_mf(train: Interactions, valid: Interactions, valid_task: RankingTask, se
     Q = torch.nn.Parameter(torch.randn(train.n_items, k, generator=generator) * 0.05)
     b = torch.nn.Parameter(torch.zeros(train.n_items))
     optimizer = torch.optim.Adam([P, Q, b], lr=5e-3)
-    users, pos = torch.as_tensor(train.users), torch.as_tensor(train.items)
+    users, pos = torch.tensor(train.users), torch.tensor(train.items)
     seen = torch.as_tensor(train.binary_matrix() > 0)
 
     def scores() -> np.ndarray:

@@ -87,7 +87,7 @@ def run_rank_bench(data_dir: str | Path, out_dir: str | Path,
         fit_s[name] = json.loads((runs[name] / "summary.json").read_text())["train_time_s"]
     report: dict = {
         "dataset": dataset.info.name, "preset": options.preset, "seed": options.seed,
-        "k": K, "n_items": artifacts.items.__len__(), "n_train": len(train_part.users),
+        "k": K, "n_items": len(artifacts.items), "n_train": len(train_part.users),
         "dropped_test_rows": len(dataset.split("test")) - len(test_part.users),
         "fit_time_s": fit_s, "tables": {}}
     for table, task in tasks.items():
