@@ -50,10 +50,15 @@ def test_learned_ranking_recovers_preferred_items_better_than_popularity(synth, 
     assert np.mean(learned) > np.mean(popular) + 0.1
 
 
-def test_run_without_ranking_head_ranks_by_rating(synth, tmp_path):
+def test_old_run_without_ranking_head_still_loads_and_ranks_by_rating(tiny_data, tmp_path):
     from elixir_agent.core_model.inference import ElixirRecommender
 
-    train_tiny(synth, tmp_path / "run", text=False, rank_weight=0.0, rating_epochs=1)
+    train_tiny(tiny_data, tmp_path / "run", text=False, rank_weight=0.0, rating_epochs=1)
+    # a run written before the ranking head existed: its config.json has no rank_* fields
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    config["model"] = {k: v for k, v in config["model"].items() if not k.startswith("rank_")}
+    config["train"].pop("rank_epochs")
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
     rec = ElixirRecommender.from_run(tmp_path / "run")
     assert rec.model.rating.interaction is None
     user = rec.artifacts.users.ids[0]
@@ -63,12 +68,12 @@ def test_run_without_ranking_head_ranks_by_rating(synth, tmp_path):
     assert not {p.item_id for p in ranked} & set(rec.seen_items(user))
 
 
-def test_rating_matrix_matches_the_forward_pass(synth, tmp_path):
+def test_rating_matrix_matches_the_forward_pass(tiny_data, tmp_path):
     import torch
 
     from elixir_agent.core_model.checkpoint import load_model
 
-    train_tiny(synth, tmp_path / "run", text=False, rating_epochs=1, rank_epochs=1)
+    train_tiny(tiny_data, tmp_path / "run", text=False, rating_epochs=1, rank_epochs=1)
     model = load_model(tmp_path / "run")[0]
     users, items = torch.arange(5), torch.arange(model.cfg.n_items)
     matrix = model.rating.rating_matrix(users, items)
