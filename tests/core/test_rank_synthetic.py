@@ -51,7 +51,9 @@ def test_learned_ranking_recovers_preferred_items_better_than_popularity(synth, 
 
 
 def test_old_run_without_ranking_head_still_loads_and_ranks_by_rating(tiny_data, tmp_path):
+    from elixir_agent.core_model.checkpoint import RUN_FILES
     from elixir_agent.core_model.inference import ElixirRecommender
+    from elixir_agent.core_model.integrity import write_manifest
 
     train_tiny(tiny_data, tmp_path / "run", text=False, rank_weight=0.0, rating_epochs=1)
     # a run written before the ranking head existed: its config.json has no rank_* fields
@@ -59,6 +61,7 @@ def test_old_run_without_ranking_head_still_loads_and_ranks_by_rating(tiny_data,
     config["model"] = {k: v for k, v in config["model"].items() if not k.startswith("rank_")}
     config["train"].pop("rank_epochs")
     (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    write_manifest(tmp_path / "run", include=RUN_FILES)  # the edit is ours, not corruption
     rec = ElixirRecommender.from_run(tmp_path / "run")
     assert rec.model.rating.interaction is None
     user = rec.artifacts.users.ids[0]
