@@ -107,7 +107,12 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
         valid_labels = encode_targets(tokenizer, valid.texts, model_cfg.max_target_tokens)
         if model_cfg.min_new_tokens is None:
             model_cfg = replace(model_cfg, min_new_tokens=typical_length(train_labels))
-    model = build_model(model_cfg, training_means(train)).to(device)
+    model = build_model(model_cfg, training_means(train))
+    if model.rating.interaction is not None:  # negatives are drawn by training popularity
+        counts = torch.bincount(train.items, minlength=model_cfg.n_items).float()
+        model.rating.interaction.log_popularity.copy_((1 + counts).log())
+        model.rating.interaction.set_history(artifacts.seen_rows())
+    model = model.to(device)
     return TrainingSetup(model, tokenizer, model_cfg, train_cfg, device, dataset, artifacts,
                          train, valid, train_labels, valid_labels)
 

@@ -63,6 +63,11 @@ class RunArtifacts:
     seen: dict[str, list[str]] = field(default_factory=dict)  # user -> items in training
     dataset: str = ""
 
+    def seen_rows(self) -> list[list[int]]:
+        """Per user row, the item rows they reviewed in training."""
+        return [[self.items.index[i] for i in self.seen.get(user, []) if i in self.items]
+                for user in self.users.ids]
+
 
 def atomic_dir(final: Path, write: Callable[[Path], None]) -> None:
     """Fill a temporary sibling with `write(tmp)`, then swap it onto `final`."""
@@ -252,6 +257,8 @@ def load_model(run_dir: Path, quantize: str | None = None, *, ratings_only: bool
     if backbone is None:  # no generator was built: its saved weights are not needed
         state = {k: v for k, v in state.items() if not k.startswith("generator.")}
     load_own_state(model, state, str(run_dir / WEIGHTS_FILE))
+    if model.rating.interaction is not None:  # the ranking head reads the users' train items
+        model.rating.interaction.set_history(artifacts.seen_rows())
     return model.eval(), tokenizer, model_cfg, train_cfg, artifacts
 
 

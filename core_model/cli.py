@@ -38,6 +38,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("predict")(predict_command)
     app.command("explain")(explain_command)
     bench.command("core")(bench_core_command)
+    bench.command("rank")(bench_rank_command)
     from elixir_agent.core_model import batch_cli
 
     batch_cli.register(app, bench)
@@ -245,4 +246,36 @@ def bench_core_command(
         if isinstance(error, UserError):
             raise
         raise UserError(str(error), hint="see: elixir-agent bench core --help") from error
+    typer.echo(report.markdown)
+
+
+def bench_rank_command(
+    data: Data,
+    out: Annotated[Path, typer.Option("--out", help="Report directory (JSON + Markdown).")
+                   ] = Path("reports/rank"),
+    preset: Annotated[Preset, typer.Option(help="Model/training preset for the ELIXIR runs "
+                                           "(rating phase only).")] = Preset.cpu,
+    seed: Annotated[int, typer.Option(help="Seed of training, baselines and bootstrap.")] = 42,
+    bootstrap: Annotated[int, typer.Option(min=100, help="Bootstrap resamples of the users.")
+                         ] = 1000,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    reuse_runs: Annotated[bool, typer.Option(
+        help="Score finished ELIXIR runs already under OUT/runs instead of training again.")
+    ] = False,
+) -> None:
+    """Top-N benchmark: ELIXIR's ranking (before and after the ranking head) beside popularity,
+    rating, BPR-MF and item-kNN baselines, full ranking of every unseen item per test user.
+
+    Run with: elixir-agent bench rank --data /tmp/rb --out reports/rank
+    """
+    from elixir_agent.core_model.rank_bench import RankBenchOptions, run_rank_bench
+
+    options = RankBenchOptions(preset=preset.value, seed=seed, bootstrap=bootstrap,
+                               threads=threads, reuse_runs=reuse_runs)
+    try:
+        report = run_rank_bench(data, out, options)
+    except ValueError as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(str(error), hint="see: elixir-agent bench rank --help") from error
     typer.echo(report.markdown)

@@ -35,6 +35,20 @@ class ModelConfig:
     # attention-weighted mean of the rated aspects. Without it only the rating loss shapes
     # the attention, which then stays near uniform and explains nothing. 0 = paper.
     importance_weight: float = 0.1
+    # Ranking head (not in the paper): the dot product of the user's and the item's global
+    # vectors, each projected to `rank_dim`, plus an item term, trained in the rating phase by
+    # a sampled softmax over the items the user reviewed against `rank_negatives` items drawn
+    # by popularity^0.75 (log-Q corrected, so popular items are not over-punished). Its loss
+    # is added to the rating loss times `rank_weight`. 0 = no head: `rank()` orders by
+    # predicted rating as before (a config.json without the field loads that way). The
+    # presets turn it on.
+    rank_weight: float = 0.0
+    rank_dim: int = 32
+    rank_negatives: int = 256
+    # How `rank()` scores an unseen item, chosen on the validation split after training:
+    # interaction - rank_pop_discount * log(1 + train count) + rank_rating_weight * rating.
+    rank_pop_discount: float = 0.0
+    rank_rating_weight: float = 0.0
     # Text part. `text=False` builds a rating-only model (no backbone, no tokenizer).
     text: bool = True
     n_prompts: int = 50  # P soft-prompt vectors, the whole encoder input (paper: 50)
@@ -69,6 +83,9 @@ class ModelConfig:
         if self.quantize != "none" and self.finetune == "full":
             raise ValueError("a quantized backbone cannot be fully fine-tuned: use --finetune "
                              "frozen or lora with --quantize")
+        if self.rank_weight < 0 or self.rank_dim < 1 or self.rank_negatives < 1:
+            raise ValueError(f"rank_weight must be >= 0 and rank_dim, rank_negatives positive "
+                             f"(got {self.rank_weight}, {self.rank_dim}, {self.rank_negatives})")
         if self.d < 1 or self.n_prompts < 1:
             raise ValueError(f"d and n_prompts must be positive (got {self.d}, {self.n_prompts})")
 
@@ -87,6 +104,9 @@ class TrainConfig:
     warmup_steps: int = 100  # text phase: linear warm-up, then cosine decay to 10%
     rating_epochs: int = 30
     text_epochs: int = 10
+    # Epochs of the ranking phase (models with a ranking head): after the rating phase, the
+    # head alone trains on its loss, kept at its best validation NDCG@10. 0 skips the phase.
+    rank_epochs: int = 15
     patience: int = 3  # early stopping: epochs without validation improvement
     # Which text epoch to keep: the paper keeps the best validation text metric. "rougeL" and
     # "bleu4" generate reviews for `select_text_pairs` validation pairs after every text
@@ -114,20 +134,25 @@ class TrainConfig:
             raise ValueError("batch sizes must be positive")
 
 
+# Weight of the ranking loss in every preset: measured on RateBeer it leaves the rating RMSE
+# where it was (docs/rank-benchmark.md).
+RANK_WEIGHT = 0.5
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # Seconds on a laptop CPU: tests and smoke runs.
     "tiny": {
         "model": dict(d=32, n_prompts=8, generator_hidden=32, generator_rank=8,
                       backbone_config="tiny", vocab_size=300, max_words=32,
-                      max_target_tokens=48),
-        "train": dict(rating_epochs=3, text_epochs=1, batch_size=32, text_batch_size=16,
+                      max_target_tokens=48, rank_weight=RANK_WEIGHT),
+        "train": dict(rating_epochs=3, text_epochs=1, rank_epochs=2, batch_size=32,
+                      text_batch_size=16,
                       checkpoint_every=50, warmup_steps=5),
     },
     # RateBeer-sized data on a shared 2-core CPU within about 45 minutes.
     "cpu": {
         "model": dict(d=64, n_prompts=16, generator_hidden=128, generator_rank=16,
                       backbone_config="mini", vocab_size=2000, max_words=64,
-                      max_target_tokens=80),
+                      max_target_tokens=80, rank_weight=RANK_WEIGHT),
         # One thread: with other processes on two cores, a second thread mostly waits.
         "train": dict(rating_epochs=25, text_epochs=8, batch_size=64, text_batch_size=32,
                       text_lr=2e-3, time_budget_s=1500.0, checkpoint_every=200,
@@ -136,7 +161,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # A lent GPU: paper-sized vectors and a T5-small-sized backbone.
     "gpu": {
         "model": dict(d=256, n_prompts=50, backbone_config="small", vocab_size=8000,
-                      max_words=128, max_target_tokens=192),
+                      max_words=128, max_target_tokens=192, rank_weight=RANK_WEIGHT),
         "train": dict(rating_epochs=30, text_epochs=10, text_batch_size=64, text_lr=5e-4),
     },
 }

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import typing
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -39,6 +40,9 @@ class Prediction:
     item_importance: dict[str, float]  # aspect -> attention weight of the item (sums to 1)
     cold_user: bool = False  # True when the user was unknown and cold_start=True
     cold_item: bool = False
+    # rank() only: the learned ranking score that put the item where it is (None when the
+    # run has no ranking head and items are ordered by predicted rating)
+    rank_score: float | None = None
 
 
 class UnknownIdError(UserError, KeyError):
@@ -198,16 +202,55 @@ class ElixirRecommender:
 
     def rank(self, user_id: str, candidates: Sequence[str] | None = None, k: int = 10, *,
              exclude_seen: bool = True, cold_start: bool = False) -> list[Prediction]:
-        """Items by predicted overall rating, best first. Unknown candidates raise."""
+        """Items best first: by the learned ranking when the run has a ranking head (what
+        this user is likely to seek out and rate highly), else by predicted overall rating.
+        Unknown candidates raise; an unknown user (cold_start) is ranked by rating."""
         if not cold_start and not self.has_user(user_id):
             raise UnknownIdError("user", user_id, self.suggest(user_id, "user", 3))
         pool = list(self.artifacts.items.ids if candidates is None else candidates)
         if exclude_seen:
             seen = set(self.artifacts.seen.get(user_id, []))
             pool = [item for item in pool if item not in seen]
-        ranked = self.predict_batch([(user_id, item) for item in pool], cold_start=cold_start)
-        ranked.sort(key=lambda p: (-p.rating, p.item_id))
-        return ranked[:k]
+        if self.model.rating.interaction is None or not self.has_user(user_id):
+            ranked = self.predict_batch([(user_id, item) for item in pool],
+                                        cold_start=cold_start)
+            ranked.sort(key=lambda p: (-p.rating, p.item_id))
+            return ranked[:k]
+        for item in pool:
+            self._check(user_id, item, cold_start=False)
+        scores = self.rank_scores(user_id, pool)
+        best = sorted(zip(pool, scores.tolist(), strict=True), key=lambda x: (-x[1], x[0]))[:k]
+        predictions = self.predict_batch([(user_id, item) for item, _ in best])
+        return [replace(p, rank_score=round(s, 4))
+                for p, (_, s) in zip(predictions, best, strict=True)]
+
+    def rank_scores(self, user_id: str, item_ids: Sequence[str]) -> np.ndarray:
+        """The run's ranking score of each item for a known user (higher = recommend first)."""
+        from elixir_agent.core_model.ranking import elixir_scorer
+
+        user = np.array([self.artifacts.users.index[user_id]])
+        row = elixir_scorer(self.model, self.model.cfg, device=self.device)(user)[0]
+        return row[[self.artifacts.items.index[i] for i in item_ids]]
+
+    @torch.no_grad()
+    def item_similarity(self, item_ids: Sequence[str], others: Sequence[str]) -> np.ndarray:
+        """(len(item_ids), len(others)) cosine similarity of the items' learned vectors.
+
+        With a ranking head these are the interaction vectors, which put items reviewed by
+        the same people close together; otherwise the rating model's item embeddings.
+        """
+        def vectors(ids: Sequence[str]) -> torch.Tensor:
+            rows = torch.tensor([self.artifacts.items.index[i] for i in ids], dtype=torch.long,
+                                device=self.device)
+            found = self.model.rating.item_emb(rows)
+            if self.model.rating.interaction is not None:
+                found = self.model.rating.interaction.item_proj(found)
+            return torch.nn.functional.normalize(found.float(), dim=-1)
+
+        for item in [*item_ids, *others]:
+            if not self.has_item(item):
+                raise UnknownIdError("item", item, self.suggest(item, "item", 3))
+        return (vectors(item_ids) @ vectors(others).T).cpu().numpy()
 
     # ---- text ---------------------------------------------------------------------------
 

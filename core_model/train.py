@@ -34,6 +34,7 @@ from elixir_agent.core_model.config import ModelConfig, TrainConfig
 from elixir_agent.core_model.encoding import pad_labels
 from elixir_agent.core_model.evaluate import evaluate_ratings, text_nll, validation_text_score
 from elixir_agent.core_model.progress import Progress
+from elixir_agent.core_model.ranking import choose_blend, validation_ndcg
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
     phases = ["rating", "text"] if train_cfg.schedule == "sequential" else ["joint"]
     if not model_cfg.text:
         phases = ["rating"] if train_cfg.schedule == "sequential" else ["joint"]
+    if setup.model.rating.interaction is not None and train_cfg.rank_epochs > 0:
+        phases.insert(1, "rank")  # the ranking head alone, on top of the chosen rating model
     for phase in phases:
         if phase in state.done:
             continue
@@ -98,6 +101,10 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
         _run_phase(setup, state, out_dir)
         state.done.append(phase)
     summary = _summary(setup, state)
+    if setup.model.rating.interaction is not None:  # rank()'s blend, chosen on validation
+        setup.model_cfg, summary["rank_blend"] = choose_blend(
+            setup.model, setup.model_cfg, setup.train, setup.valid, setup.device,
+            train_cfg.seed)
     save_run(out_dir, setup.model, setup.tokenizer, setup.model_cfg, train_cfg,
              setup.artifacts, summary)
     return summary
@@ -124,7 +131,8 @@ def _run_phase(setup: TrainingSetup, state: PhaseState, out_dir: Path) -> None:
     if setup.resume_optimizer is not None:
         restore_optimizer(optimizer, *setup.resume_optimizer)
         setup.resume_optimizer = None
-    epochs = cfg.text_epochs if state.phase == "text" else cfg.rating_epochs
+    epochs = {"text": cfg.text_epochs, "rank": cfg.rank_epochs}.get(state.phase,
+                                                                  cfg.rating_epochs)
     n_batches = math.ceil(len(setup.train) / (cfg.text_batch_size if text else cfg.batch_size))
     schedule = _lr_schedule(cfg, state.phase, epochs * n_batches)
     started = time.monotonic() - state.elapsed_s
@@ -179,14 +187,17 @@ def _phase_parameters(model, phase: str) -> list[torch.nn.Parameter]:
     text += list(model.generator.parameters()) if model.generator is not None else []
     if phase == "rating":
         return rating
+    if phase == "rank":
+        return list(model.rating.interaction.parameters())
     if phase == "text":
         return text
     return rating + text
 
 
 def _lr_schedule(cfg: TrainConfig, phase: str, total: int) -> Callable[[int], float]:
-    """Rating phase: constant (paper). Text phase: linear warm-up then cosine down to 10%."""
-    if phase == "rating":
+    """Rating (and rank) phase: constant (paper). Text phase: linear warm-up then cosine down
+    to 10%."""
+    if phase in ("rating", "rank"):
         return lambda step: cfg.lr
     warmup = min(cfg.warmup_steps, max(total // 10, 1))
 
@@ -232,6 +243,8 @@ def _step(setup, state, optimizer, schedule, idx) -> float:
     for group in optimizer.param_groups:
         group["lr"] = schedule(state.step)
     batch = dict(users=data.users[idx].to(device), items=data.items[idx].to(device))
+    if state.phase == "rank":
+        return _rank_step(setup, optimizer, batch)
     if state.phase != "text":
         batch.update(target=data.rating[idx].to(device),
                      aspect_target=data.aspects[idx].to(device),
@@ -250,15 +263,24 @@ def _step(setup, state, optimizer, schedule, idx) -> float:
     return loss.item()
 
 
+def _rank_step(setup, optimizer, batch) -> float:
+    loss = setup.model.rating.rank_loss(batch["users"], batch["items"],
+                                        setup.model_cfg.rank_negatives)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def _limit_reached(setup, state, started) -> bool:
     cfg = setup.train_cfg
-    cap = cfg.max_rating_steps if state.phase == "rating" else cfg.max_text_steps
+    cap = cfg.max_text_steps if state.phase in ("text", "joint") else cfg.max_rating_steps
     if cap is not None and state.step >= cap:
         return True
     if cfg.time_budget_s is None:
         return False
     elapsed = time.monotonic() - started
-    if state.phase == "rating" and setup.model_cfg.text:
+    if state.phase in ("rating", "rank") and setup.model_cfg.text:
         return elapsed >= cfg.time_budget_s * cfg.rating_time_fraction
     return elapsed >= cfg.time_budget_s
 
@@ -266,7 +288,9 @@ def _limit_reached(setup, state, started) -> bool:
 def _end_epoch(setup, state, started, out_dir, optimizer) -> None:
     """Validate, keep the best weights, log a metrics line, checkpoint."""
     metrics = _validate(setup, state.phase)
-    score = metrics["valid_rmse"] if state.phase != "text" else _text_score(setup, metrics)
+    score = (metrics["valid_rmse"] if state.phase not in ("text", "rank")
+             else -metrics["valid_ndcg@10"] if state.phase == "rank"
+             else _text_score(setup, metrics))
     improved = score < state.best - 1e-5
     if improved:
         state.best, state.bad_epochs = score, 0
@@ -288,11 +312,14 @@ def _end_epoch(setup, state, started, out_dir, optimizer) -> None:
 
 def _validate(setup, phase: str) -> dict[str, float]:
     out: dict[str, float] = {}
+    if phase == "rank":
+        return {"valid_ndcg@10": validation_ndcg(setup.model, setup.model_cfg, setup.train,
+                                                 setup.valid, setup.device)}
     if phase != "text":
         errors = evaluate_ratings(setup.model, setup.valid, setup.model_cfg.aspects,
                                   setup.device)
         out["valid_rmse"], out["valid_mae"] = errors["rmse"], errors["mae"]
-    if phase != "rating" and setup.model_cfg.text:
+    if phase not in ("rating", "rank") and setup.model_cfg.text:
         out["valid_nll"] = text_nll(setup.model, setup.valid, setup.valid_labels, setup.device)
     metric = setup.train_cfg.select_text_by
     if phase == "text" and setup.model_cfg.text and metric != "nll":
