@@ -243,7 +243,9 @@ class _Nodes:
         evidence = grounding.Evidence.from_artifacts(
             [r["artifact"] for r in records if r["status"] == "success" and r["artifact"]],
             # Error messages (unknown id + close matches) may be repeated as they are.
-            extra_strings=[s for s in (state.get("active_user"), state.get("active_item")) if s]
+            # The planner's own preface ("did you mean Harbor Inn 9 (h0009)?") names catalog facts.
+            extra_strings=[s for s in (state.get("active_user"), state.get("active_item"),
+                                       state.get("preface")) if s]
             + [error_text(r["content"]) for r in records if r["status"] != "success"])
         question, preface = state["question"], state.get("preface") or ""
         preferences, intent = state.get("preferences") or [], state.get("intent")

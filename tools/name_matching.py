@@ -137,11 +137,13 @@ class NameMatcher:
             scored = self._score_names(tokens, similar, used)
             if not scored:
                 break
-            scored.sort(key=lambda s: (-s[0], -len(s[2]), s[1].item_id))
-            best_score, best, positions = scored[0]
-            close = [e.item_id for score, e, pos in scored[1:]
-                     if score >= best_score - _AMBIGUITY_MARGIN and pos >= positions
-                     and e.item_id != best.item_id]
+            # The name that explains most of what was typed (idf-weighted) first, then the one
+            # most fully typed: "Wild Raspberry" is Great Divide Wild Raspberry Ale, not Wild Blue.
+            scored.sort(key=lambda s: (-round(s[3], 3), -s[0], s[1].item_id))
+            best_score, best, positions, evidence = scored[0]
+            close = [e.item_id for score, e, pos, ev in scored[1:]
+                     if ev >= 0.9 * evidence and score >= best_score - _AMBIGUITY_MARGIN
+                     and pos >= positions and e.item_id != best.item_id]
             start, end = tokens[min(positions)][1], tokens[max(positions)][2]
             mentions.append(Mention(best.item_id, best.name, start, end, round(best_score, 3),
                                     tuple(close[:4])))
@@ -167,7 +169,8 @@ class NameMatcher:
             return not word.isdigit() or len(word) >= 3
         return not any(fuzz.ratio(word, g) >= 85 for g in self.generic_words)
 
-    def _score_names(self, tokens, similar, used: set[int]) -> list[tuple[float, _Name, frozenset]]:
+    def _score_names(self, tokens, similar, used: set[int]) -> list[tuple[float, _Name, frozenset, float]]:
+        """(coverage of the name, name, message positions matched, idf-weighted evidence)."""
         anchors = [i for i, (word, _, _) in enumerate(tokens)
                    if i not in used and self._is_anchor(word, similar[i])]
         candidates = {e for i in anchors for w in similar[i] for e in self._by_word[w]}
@@ -200,7 +203,7 @@ class NameMatcher:
             if coverage < 0.5 and self._unknown_beside(tokens, similar, positions):
                 continue  # "the Bellagio Grande": a thin match next to a word no name has
             if coverage >= _MIN_COVERAGE or unique:
-                out.append((coverage, entry, frozenset(positions)))
+                out.append((coverage, entry, frozenset(positions), covered))
         return out
 
     def _unknown_beside(self, tokens, similar, positions: frozenset[int] | set[int]) -> bool:

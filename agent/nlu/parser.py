@@ -86,7 +86,7 @@ class QuestionParser:
     def parse(self, message: str, state: dict[str, Any] | None = None) -> ParsedQuestion:
         state = state or {}
         last_items = list(state.get("last_items") or [])
-        user, spans, items, user_spans = self._ids(message)
+        user, spans, items, user_spans, unknown_ids = self._ids(message)
         ambiguous, unlinked = [], message
         for start, end in sorted(spans + user_spans, reverse=True):
             unlinked = unlinked[:start] + " " * (end - start) + unlinked[end:]
@@ -111,19 +111,20 @@ class QuestionParser:
         if _OTHER.search(rest) and len(last_items) >= 2:
             parsed.other_item = next((i for i in last_items if i != active), None)
         parsed.intents, parsed.probabilities = self._intents(masked)
-        if not parsed.items and not ambiguous:
+        if unknown_ids and not parsed.items:
+            parsed.unknown_names = unknown_ids
+        elif not parsed.items and not ambiguous:
             # With an item under discussion, only a capitalised run reads as another name:
             # "how is the breakfast?" asks about the active item.
-            parsed.unknown_names = [n for n in self._unknown_names(rest)
-                                    if not active or re.search(r"(?<!^)\b[A-Z0-9]", n) or n[:1].isupper()
-                                    and rest.strip().find(n) > 0]
+            parsed.unknown_names = [n for n in self._unknown_names(rest) if not active
+                                    or any(w[:1].isupper() or w[:1].isdigit() for w in n.split())]
         return parsed
 
     def _ids(self, message: str):
         """The user and the items given by id ('user 123', 'item 46', a bare 'h0012' or '71102'),
         with the spans of item ids and of user ids."""
         user, _ = labelled_ids(message, self.catalog)
-        spans, items, user_spans = [], [], []
+        spans, items, user_spans, unknown = [], [], [], []
         for match in _ID_TOKEN.finditer(message):
             label, token = match.group(1), (match.group(2) or match.group(3)).rstrip(".:-")
             if label and label.lower() == "user":
@@ -139,7 +140,9 @@ class QuestionParser:
                 found = token
             if found:
                 (user_spans if found == user else spans).append(match.span())
-        return user, spans, items, user_spans
+            elif not label and not token.isdigit():
+                unknown.append(token)  # 'h9999': id-shaped, nobody's; say so with close ids
+        return user, spans, items, user_spans, unknown
 
     def _intents(self, masked: str) -> tuple[list[str], dict[str, float]]:
         segments = [s.strip(" ,") for s in _SPLIT.split(masked) if s and s.strip(" ,")] or [masked]
@@ -159,18 +162,20 @@ class QuestionParser:
 
     def _unknown_names(self, text: str) -> list[str]:
         """Runs of words that are no question words: a name the catalog does not know."""
-        runs, current = [], []
+        runs, current, previous_end = [], [], 0
         for word, start, end in word_spans(text):
-            if word in self.words or (len(word) < 3 and not word.isdigit()):
+            breaks = bool(re.search(r"[?!.;,]", text[previous_end:start]))
+            previous_end = end
+            if breaks or word in self.words or (len(word) < 3 and not word.isdigit()):
                 if current:
                     runs.append(current)
                 current = []
-            else:
+            if not (word in self.words or (len(word) < 3 and not word.isdigit())):
                 current.append((start, end))
         if current:
             runs.append(current)
         names = [text[r[0][0]:r[-1][1]] for r in runs if sum(e - s for s, e in r) >= 4]
-        return [n for n in names if not any(self.matcher.exact(n) == i for i in self.catalog.items)][:2]
+        return [n for n in names if self.matcher.exact(n) is None][:2]
 
 
 def _mask(message: str, spans: list[tuple[int, int, str]]) -> str:

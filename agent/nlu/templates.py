@@ -116,6 +116,8 @@ TEMPLATES: dict[str, list[str]] = {
         "{read me|show me} what {guests|drinkers|customers} wrote",
         "<k> reviews {about|of} <x>",
         "{any|show} reviews {of|about} the <aspect>",
+        "{show|give|find} me {one|a single|a} review {about|on|mentioning} the <aspect>",
+        "{one|a} {real |}review {of|about} <x> {please|}",
     ],
     "generated_review": [
         "write the review I would write {for|about} <x>",
