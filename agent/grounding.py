@@ -6,10 +6,15 @@ counts, k, ranks, list lengths, claimed only next to a counted noun) and values 
 aspect ratings, means, differences). An answer number matches a fact of its kind at the
 precision it is written with: "4.3" matches 4.2987, "4" matches only 4.0 - a draft that
 rounds a rating to a whole star is sent back rather than trusted.
+
+Citations count only when they name a review id of the evidence, outside quoted review text:
+a review that contains "[999999]" cannot plant a citation. A non-finite number (NaN,
+infinity) in the evidence or the answer always fails the check.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ _COUNT_BEFORE = re.compile(r"\b(?:top|first|#|number)\s*$", re.IGNORECASE)
 _SCALE = re.compile(r"\bout of 5\b|\b1\s*[-–to]+\s*5\b|/\s*5\b", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(\d+)[.)]\s", re.MULTILINE)
 _TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
+_NON_FINITE = re.compile(r"(?<![\w.])[-+]?(?:nan|inf(?:inity)?)(?![\w])", re.IGNORECASE)
 _SHARE_KEYS = ("importance", "similarity", "share")
 _COUNT_KEYS = ("n_reviews", "k", "rank", "count")
 
@@ -39,6 +45,7 @@ class Evidence:
     review_ids: set[str] = field(default_factory=set)
     strings: set[str] = field(default_factory=set)  # ids and names, removed before number check
     texts: list[str] = field(default_factory=list)  # review texts: quoting them is not a claim
+    non_finite: list[str] = field(default_factory=list)  # keys holding NaN/inf: never evidence
 
     @classmethod
     def from_artifacts(cls, artifacts: Iterable[dict[str, Any]],
@@ -63,6 +70,9 @@ class Evidence:
             return
         elif isinstance(node, (int, float)):
             value = float(node)
+            if not math.isfinite(value):
+                self.non_finite.append(key or "value")
+                return
             if any(s in key for s in _SHARE_KEYS):
                 self.shares.append(value)
             elif key in _COUNT_KEYS:
@@ -97,9 +107,13 @@ class CheckResult:
 
 def check(answer: str, evidence: Evidence, *, question: str = "") -> CheckResult:
     """Check `answer` against `evidence`; numbers the person typed themselves are allowed."""
-    cited = cited_ids(answer)
-    unknown = [c for c in cited if c not in evidence.review_ids and c not in evidence.strings]
-    text = _strip_quotes(_CITATION.sub(" ", answer), evidence.texts)
+    # Quoted review text is removed first: brackets inside a review are not citations.
+    unquoted = _strip_quotes(answer, evidence.texts)
+    named = cited_ids(unquoted)
+    # Brackets around an item id or a name are not citations of a review.
+    cited = [c for c in named if c in evidence.review_ids or c not in evidence.strings]
+    unknown = [c for c in named if c not in evidence.review_ids and c not in evidence.strings]
+    text = _CITATION.sub(" ", unquoted)
     # Longest first so that 'Harbor Inn 12 (synthetic)' goes before 'h0012'.
     for s in sorted(evidence.strings, key=len, reverse=True):
         if len(s) >= 3:
@@ -108,6 +122,10 @@ def check(answer: str, evidence: Evidence, *, question: str = "") -> CheckResult
     text = _LIST_MARKER.sub(" ", text)
     asked = {float(n) for n, _ in _NUMBER.findall(question)}
     checked, unsupported = [], []
+    for match in _NON_FINITE.finditer(text):
+        checked.append(match.group(0))
+        unsupported.append(match.group(0))
+    unsupported += [f"{key}=non-finite" for key in evidence.non_finite]
     for match in _NUMBER.finditer(text):
         raw, percent = match.group(1), bool(match.group(2))
         number = float(raw)

@@ -129,6 +129,9 @@ def _turn_from_state(state: dict[str, Any], *, question: str, conversation_id: s
     verification = Verification.from_dict(state["verification"])
     return Turn(conversation_id=conversation_id, question=question, answer=state["answer"],
                 intent=state.get("intent"), planner=planner, tool_calls=records,
-                verification=verification, cited_review_ids=verification.cited_ids,
+                verification=verification,
+                # Only ids of retrieved reviews: an unknown id is a flaw, never a citation.
+                cited_review_ids=[i for i in verification.cited_ids
+                                  if i not in verification.unknown_ids],
                 active_user=state.get("active_user"), active_item=state.get("active_item"),
                 seconds=round(seconds, 4))

@@ -12,7 +12,8 @@ A finished run directory::
     catalog.json         item names and the items each user reviewed in training
     metrics.jsonl        one JSON line per evaluation during training
     summary.json         final validation/test metrics, parameter counts, training time
-    checkpoint/          the latest training checkpoint (for --resume)
+    manifest.json        size and sha256 of each file above (checked on every load)
+    checkpoint/          the latest training checkpoint (for --resume), with its own manifest
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,22 +29,24 @@ from typing import Any
 import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
-from transformers.utils import logging as hf_logging
 
-from elixir_agent.core_model.backbone import (
-    base_model,
-    pretrained_backbone,
-)
+from elixir_agent.atomic import write_directory
 from elixir_agent.core_model.config import ModelConfig, TrainConfig, config_from_json, config_to_json
 from elixir_agent.core_model.encoding import IdMap
+from elixir_agent.core_model.integrity import MANIFEST_FILE as MANIFEST_NAME
+from elixir_agent.core_model.integrity import CorruptRunError, verify_manifest, write_manifest
 from elixir_agent.core_model.model import Elixir
+from elixir_agent.errors import UserError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "elixir.safetensors"
 CHECKPOINT_DIR = "checkpoint"
+# The entries of a finished run that its manifest lists; the rest changes after training.
+RUN_FILES = ("config.json", WEIGHTS_FILE, "backbone", "adapter", "tokenizer", "ids.json",
+             "catalog.json", "summary.json")
 
 
-class RunDirError(FileNotFoundError):
+class RunDirError(UserError, FileNotFoundError):
     """A run directory that is missing, incomplete or inconsistent with its config."""
 
 
@@ -65,19 +66,7 @@ class RunArtifacts:
 
 def atomic_dir(final: Path, write: Callable[[Path], None]) -> None:
     """Fill a temporary sibling with `write(tmp)`, then swap it onto `final`."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-    try:
-        write(tmp)
-        old = final.with_name(f".old-{final.name}")
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_directory(final, write)
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -115,6 +104,8 @@ def load_own_state(model: Elixir, state: dict[str, torch.Tensor], where: str) ->
 def save_run(run_dir: Path, model: Elixir, tokenizer, model_cfg: ModelConfig,
              train_cfg: TrainConfig, artifacts: RunArtifacts, summary: dict | None = None) -> None:
     """Write the run's files; config.json goes last so a partial run is never mistaken for one."""
+    from transformers.utils import logging as hf_logging
+
     hf_logging.disable_progress_bar()  # per-shard bars are noise in CLI output
     run_dir.mkdir(parents=True, exist_ok=True)
     save_file(own_state(model), str(run_dir / f".{WEIGHTS_FILE}.tmp"))
@@ -130,7 +121,14 @@ def save_run(run_dir: Path, model: Elixir, tokenizer, model_cfg: ModelConfig,
                                           "seen": artifacts.seen})
     if summary is not None:
         write_json(run_dir / "summary.json", summary)
-    write_json(run_dir / CONFIG_FILE, {"format_version": 1, **config_to_json(model_cfg, train_cfg)})
+    # config.json is hashed at its temporary path, then renamed: the manifest exists before
+    # the run counts as finished, and "integrity" tells the loader to insist on it.
+    config_tmp = run_dir / f".{CONFIG_FILE}.tmp"
+    config_tmp.write_text(json.dumps({"format_version": 1, "integrity": MANIFEST_NAME,
+                                      **config_to_json(model_cfg, train_cfg)}, indent=2))
+    write_manifest(run_dir, include=[n for n in RUN_FILES if n != CONFIG_FILE],
+                   extra=[config_tmp])
+    os.replace(config_tmp, run_dir / CONFIG_FILE)
 
 
 def _save_backbone(run_dir: Path, backbone: nn.Module, cfg: ModelConfig) -> None:
@@ -138,6 +136,8 @@ def _save_backbone(run_dir: Path, backbone: nn.Module, cfg: ModelConfig) -> None
         atomic_dir(run_dir / "adapter", lambda d: backbone.save_pretrained(str(d)))
     if cfg.quantize != "none":
         return  # re-loaded from cfg.backbone and quantized again
+    from elixir_agent.core_model.backbone import base_model
+
     clean = base_model(backbone)
     if cfg.finetune == "lora":  # a copy without the LoRA layers: the untouched base weights
         clean = copy.deepcopy(backbone).unload()
@@ -146,7 +146,8 @@ def _save_backbone(run_dir: Path, backbone: nn.Module, cfg: ModelConfig) -> None
 
 # ---- loading a finished run ----------------------------------------------------------------
 
-def read_configs(run_dir: Path) -> tuple[ModelConfig, TrainConfig]:
+def read_configs(run_dir: Path, *, verify: bool = False) -> tuple[ModelConfig, TrainConfig]:
+    """The run's configs; with `verify`, every file is first checked against manifest.json."""
     if not run_dir.exists():
         raise RunDirError(f"run directory {run_dir} does not exist; train one with "
                           "`elixir-agent train --data DIR --out RUN`")
@@ -154,13 +155,45 @@ def read_configs(run_dir: Path) -> tuple[ModelConfig, TrainConfig]:
         hint = (" (it has a checkpoint: finish it with `elixir-agent train ... --resume`)"
                 if (run_dir / CHECKPOINT_DIR).exists() else "")
         raise RunDirError(f"{run_dir} is not a finished run: {CONFIG_FILE} is missing{hint}")
-    return config_from_json(json.loads((run_dir / CONFIG_FILE).read_text()))
+    raw = _read_json(run_dir / CONFIG_FILE)
+    if verify:
+        verify_manifest(run_dir, what="run", required=bool(raw.get("integrity")))
+    try:
+        return config_from_json(raw)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CorruptRunError(f"{run_dir / CONFIG_FILE} is not a run config ({error}); "
+                              "retrain the run") from error
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object from a run file, or one error naming the file (truncated, not JSON)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise RunDirError(f"{path} is missing; the run is incomplete: retrain it") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptRunError(f"{path} is truncated or not JSON ({error}); restore it or "
+                              "retrain the run") from error
+    if not isinstance(data, dict):
+        raise CorruptRunError(f"{path} should hold a JSON object; restore it or retrain the run")
+    return data
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file, or one error naming the file when it cannot be parsed."""
+    if not path.is_file():
+        raise RunDirError(f"{path} is missing; the run is incomplete: retrain it")
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own SafetensorError, and OSError
+        raise CorruptRunError(f"{path} is truncated or not a safetensors file ({error}); "
+                              "restore it or retrain the run") from error
 
 
 def read_artifacts(run_dir: Path) -> RunArtifacts:
-    ids = json.loads((run_dir / "ids.json").read_text())
+    ids = _read_json(run_dir / "ids.json")
     catalog_file = run_dir / "catalog.json"
-    catalog = json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
+    catalog = _read_json(catalog_file) if catalog_file.exists() else {}
     return RunArtifacts(
         users=IdMap(ids["users"]), items=IdMap(ids["items"]), aspects=ids["aspects"],
         rating_scale=ids.get("rating_scale", [1.0, 5.0]),
@@ -177,6 +210,8 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
         if cfg.backbone is None:
             raise RunDirError(f"{run_dir} has no backbone/ directory")
         source = cfg.backbone
+    from elixir_agent.core_model.backbone import pretrained_backbone
+
     backbone = pretrained_backbone(source, quantize)
     if cfg.finetune == "lora":
         from peft import PeftModel
@@ -187,24 +222,36 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
     return backbone
 
 
-def load_model(run_dir: Path, quantize: str | None = None):
-    """(model in eval mode, tokenizer or None, model config, train config, artifacts)."""
-    hf_logging.disable_progress_bar()
+def load_model(run_dir: Path, quantize: str | None = None, *, ratings_only: bool = False,
+               verify: bool = True):
+    """(model in eval mode, tokenizer or None, model config, train config, artifacts).
+
+    `ratings_only`: skip the backbone, the prompt generator and the tokenizer (and the import
+    of transformers): enough for rating predictions, and much faster to start. With `verify`
+    (the default) every file is checked against the run's manifest first.
+    """
     run_dir = Path(run_dir)
-    model_cfg, train_cfg = read_configs(run_dir)
+    model_cfg, train_cfg = read_configs(run_dir, verify=verify)
     artifacts = read_artifacts(run_dir)
     if (len(artifacts.users), len(artifacts.items)) != (model_cfg.n_users, model_cfg.n_items):
         raise RunDirError(f"{run_dir}/ids.json has {len(artifacts.users)} users and "
                           f"{len(artifacts.items)} items; config.json says "
                           f"{model_cfg.n_users} and {model_cfg.n_items}")
     backbone, tokenizer = None, None
-    if model_cfg.text:
+    if model_cfg.text and not ratings_only:
+        from transformers.utils import logging as hf_logging
+
         from elixir_agent.core_model.tokenizer import load_tokenizer
+
+        hf_logging.disable_progress_bar()
 
         backbone = load_backbone_from_run(run_dir, model_cfg, quantize)
         tokenizer = load_tokenizer(str(run_dir / "tokenizer"))
     model = Elixir(model_cfg, backbone)
-    load_own_state(model, load_file(str(run_dir / WEIGHTS_FILE)), str(run_dir / WEIGHTS_FILE))
+    state = read_safetensors(run_dir / WEIGHTS_FILE)
+    if backbone is None:  # no generator was built: its saved weights are not needed
+        state = {k: v for k, v in state.items() if not k.startswith("generator.")}
+    load_own_state(model, state, str(run_dir / WEIGHTS_FILE))
     return model.eval(), tokenizer, model_cfg, train_cfg, artifacts
 
 
@@ -226,6 +273,7 @@ def save_checkpoint(run_dir: Path, model: Elixir, optimizer: torch.optim.Optimiz
         tensors, meta = _flatten_optimizer(optimizer)
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         (tmp / "state.json").write_text(json.dumps({"optimizer": meta, **progress}, indent=2))
+        write_manifest(tmp)
 
     atomic_dir(run_dir / CHECKPOINT_DIR, write)
 
@@ -235,13 +283,13 @@ def load_checkpoint(run_dir: Path, model: Elixir) -> tuple[dict, dict[str, torch
     ckpt = run_dir / CHECKPOINT_DIR
     if not (ckpt / "state.json").exists():
         return None
-    load_own_state(model, {k: v for k, v in load_file(str(ckpt / "model.safetensors")).items()},
-                   str(ckpt / "model.safetensors"))
-    backbone_state = {k: v for k, v in load_file(str(ckpt / "model.safetensors")).items()
-                      if k.startswith("backbone.")}
-    model.load_state_dict(backbone_state, strict=False)
-    return json.loads((ckpt / "state.json").read_text()), load_file(
-        str(ckpt / "optimizer.safetensors"))
+    verify_manifest(ckpt, what="checkpoint",
+                    fix=f"delete {ckpt} to start again, or restore it from a backup")
+    weights = read_safetensors(ckpt / "model.safetensors")
+    load_own_state(model, weights, str(ckpt / "model.safetensors"))
+    model.load_state_dict({k: v for k, v in weights.items() if k.startswith("backbone.")},
+                          strict=False)
+    return _read_json(ckpt / "state.json"), read_safetensors(ckpt / "optimizer.safetensors")
 
 
 def _flatten_optimizer(optimizer: torch.optim.Optimizer):

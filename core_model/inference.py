@@ -12,6 +12,7 @@ the mean user (or item) embedding and flags the prediction.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,11 +21,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
+from elixir_agent.core_model.checkpoint import RunArtifacts, RunDirError, load_model
 from elixir_agent.core_model.model import Elixir
+from elixir_agent.errors import UserError
 
-__all__ = ["ElixirRecommender", "Prediction", "Recommender", "UnknownIdError",
-           "load_recommender"]
+__all__ = ["ElixirRecommender", "NonFinitePredictionError", "Prediction", "Recommender",
+           "UnknownIdError", "load_recommender"]
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,20 @@ class Prediction:
     cold_item: bool = False
 
 
-class UnknownIdError(KeyError):
+class UnknownIdError(UserError, KeyError):
     """An id the model was not trained on; carries close matches for the caller to offer."""
 
     def __init__(self, kind: str, value: str, suggestions: Sequence[str] = ()):
         self.kind, self.value, self.suggestions = kind, value, list(suggestions)
-        super().__init__(kind, value)
+        super().__init__(f"unknown {kind} id {value!r}")
 
     def __str__(self) -> str:
         hint = f"; did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
         return f"unknown {self.kind} id {self.value!r}{hint}"
+
+
+class NonFinitePredictionError(UserError, ValueError):
+    """The network produced NaN or infinity: its weights are damaged; never an answer."""
 
 
 @typing.runtime_checkable
@@ -85,14 +91,19 @@ class ElixirRecommender:
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
-                 quantize: str | None = None) -> ElixirRecommender:
+                 quantize: str | None = None, ratings_only: bool = False,
+                 verify: bool = True) -> ElixirRecommender:
         """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
-        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes."""
+        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes; `ratings_only`
+        skips the text model (predictions only, `explain` is then an error). `verify` checks
+        every file against the run's manifest (`CorruptRunError` names a bad one)."""
         if device is None:
             device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8 and device != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
-        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize)
+        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize,
+                                                       ratings_only=ratings_only,
+                                                       verify=verify)
         if quantize in (None, "none"):
             model = model.to(device)
         if int8:
@@ -168,6 +179,8 @@ class ElixirRecommender:
             chunk = pairs[start: start + batch_size]
             users, items, cold_u, cold_i = self._indices(chunk, cold_start)
             res = self.model(users, items, cold_users=cold_u, cold_items=cold_i)
+            _check_finite(chunk, res.rating, res.aspect_ratings, res.user_importance,
+                          res.item_importance)
             rating = res.rating.float().clamp(1, 5).cpu()
             aspect = res.aspect_ratings.float().clamp(1, 5).cpu()
             uw, iw = res.user_importance.float().cpu(), res.item_importance.float().cpu()
@@ -218,6 +231,31 @@ class ElixirRecommender:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 
+def _check_finite(pairs: Sequence[tuple[str, str]], *outputs: torch.Tensor) -> None:
+    """Raise on NaN/inf: clamp() keeps NaN, and a NaN rating must never reach an answer."""
+    for output in outputs:
+        finite = torch.isfinite(output.float())
+        if bool(finite.all()):
+            continue
+        rows = finite.reshape(len(pairs), -1).all(dim=1)
+        user, item = pairs[int((~rows).nonzero()[0, 0])]
+        raise NonFinitePredictionError(
+            f"the model predicted a non-finite value (NaN or infinity) for user {user!r}, "
+            f"item {item!r}: its weights are damaged; retrain the run or restore it from a "
+            "backup (loading checks files against manifest.json when the run has one)")
+
+
 def load_recommender(run_dir: str | Path, **kwargs) -> ElixirRecommender:
-    """Alias of `ElixirRecommender.from_run`."""
-    return ElixirRecommender.from_run(run_dir, **kwargs)
+    """`ElixirRecommender.from_run`; a truncated or corrupted file is a `RunDirError`."""
+    from safetensors import SafetensorError
+
+    try:
+        return ElixirRecommender.from_run(run_dir, **kwargs)
+    except UserError:
+        raise
+    except (ValueError, SafetensorError, EOFError) as error:
+        kind = "JSON file" if isinstance(error, json.JSONDecodeError) else (
+            "weights file" if isinstance(error, SafetensorError) else "file")
+        raise RunDirError(f"{run_dir}: a {kind} of the run is truncated or corrupted "
+                          f"({type(error).__name__}: {error})",
+                          hint="retrain the run or restore it from a copy") from error

@@ -27,7 +27,8 @@ from elixir_agent.agent.turn import ToolCallRecord, Turn
 from elixir_agent.tools.catalog import Catalog
 from elixir_agent.ui.evidence import EvidenceView
 
-__all__ = ["BACKEND_ERRORS", "Session", "TurnProgress", "check_ids", "conversation_storage_key",
+__all__ = ["BACKEND_ERRORS", "Session", "TurnProgress", "as_text", "check_ids",
+           "conversation_storage_key",
            "notice_message", "pending_message", "planned_step_message", "step_message", "stream_answer",
            "turn_messages"]
 
@@ -105,6 +106,7 @@ def step_message(call: ToolCallRecord, index: int) -> dict[str, Any]:
     """A collapsible assistant message for one tool call: arguments, result summary, time."""
     args = json.dumps(call.args, ensure_ascii=False, sort_keys=True)
     result = call.content if len(call.content) <= _RESULT_CHARS else call.content[:_RESULT_CHARS] + " …"
+    result = result.replace("```", "`\u200b``")  # review text cannot close the code block
     failed = call.status != "success"
     title = f"{'⚠️' if failed else '🔧'} {call.name}" + (" (error)" if failed else "")
     body = f"**arguments** `{args}`\n\n**result**\n```text\n{result}\n```"
@@ -148,14 +150,22 @@ class TurnProgress:
         return [*self.steps, *([self.note] if self.note is not None else [])]
 
 
+def as_text(answer: str) -> str:
+    """The answer with HTML neutralised: it quotes reviews written by strangers, whose tags
+    (`<img src=x>`, scripts) must show as text. Markdown (`**`, `>` quotes) still renders."""
+    return answer.replace("&", "&amp;").replace("<", "&lt;")
+
+
 def turn_messages(turn: Turn) -> list[Any]:
-    """The tool steps of a turn followed by its answer."""
+    """The tool steps of a turn followed by its answer (shown as text, never as HTML)."""
     steps = [step_message(call, n) for n, call in enumerate(turn.tool_calls)]
-    return [*steps, gr.ChatMessage(role="assistant", content=turn.answer)]
+    return [*steps, gr.ChatMessage(role="assistant", content=as_text(turn.answer))]
 
 
 def stream_answer(answer: str) -> Iterator[str]:
-    """Growing prefixes of the answer, cut at word boundaries, ending with the whole text."""
+    """Growing prefixes of the answer, cut at word boundaries, ending with the whole text;
+    each is escaped with `as_text`."""
+    answer = as_text(answer)
     words = answer.split(" ")
     size = max(1, len(words) // _STREAM_CHUNKS)
     for end in range(size, len(words), size):

@@ -6,12 +6,27 @@ Run with: elixir-agent data prepare --format ratebeer --input ../shared/data/rat
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from elixir_agent.core_model.data.records import DatasetInfo, LoadResult, Review
+from elixir_agent.errors import UserError
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
+# Below this many validation reviews, a validation RMSE (and early stopping on it) is noise.
+MIN_TRUSTED_VALID = 50
+
+# Page junk scrapers leave in review text: script calls such as `showReview(18533403, 'full');`,
+# <script>/<style> blocks with their content, and any other tag.
+_SCRIPT_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# Known tag names only: "a<b and c>d" in a review is text, not a tag.
+_TAG = re.compile(r"</?(?:a|abbr|b|big|blockquote|br|button|center|div|em|font|form|h[1-6]|hr|i|"
+                  r"iframe|img|input|li|link|meta|ol|p|small|span|strong|sub|sup|table|td|th|tr|"
+                  r"u|ul)(?:\s+[\w:-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s<>]+))*\s*/?>",
+                  re.IGNORECASE)
+# A camelCase or dotted call with code-like arguments, ended by ";": `showReview(1853, 'full');`
+_SCRIPT_CALL = re.compile(r"\b[a-z_$][\w$]*(?:[A-Z_.][\w$.]*)\([^()]*['\"\d][^()]*\);")
 
 
 @dataclass
@@ -26,10 +41,15 @@ class PrepareReport:
     dropped_kcore: int = 0
     kcore_rounds: int = 0
     truncated: int = 0
+    stripped_markup: int = 0  # texts that lost HTML tags or page-script calls
+    moved_to_train: int = 0  # held-out reviews whose user or item had no training review
+    topped_up: int = 0  # reviews moved from train to valid/test to make up for those
+    evaluable_users: int = 0  # users with at least 2 reviews: the only ones a split can test
     skip_reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-class EmptyDatasetError(ValueError):
+class EmptyDatasetError(UserError, ValueError):
     """Nothing is left after filtering; the message suggests what to relax."""
 
 
@@ -82,19 +102,30 @@ def iterated_kcore(reviews: list[Review], k: int, report: PrepareReport | None =
     return current
 
 
+def strip_markup(text: str) -> str:
+    """Review text without HTML tags, script/style blocks and page-script calls."""
+    if "<" not in text and ");" not in text:
+        return text
+    clean = _SCRIPT_CALL.sub(" ", _TAG.sub(" ", _SCRIPT_BLOCK.sub(" ", text)))
+    return text if clean == text else " ".join(clean.split())
+
+
 def truncate_words(text: str, max_words: int) -> str:
     words = text.split()
     return " ".join(words[:max_words]) if max_words > 0 else " ".join(words)
 
 
 def split_reviews(
-    reviews: list[Review], fractions: tuple[float, float, float], seed: int
+    reviews: list[Review], fractions: tuple[float, float, float], seed: int,
+    report: PrepareReport | None = None,
 ) -> dict[str, list[Review]]:
     """Shuffle by `seed` and cut into train/valid/test by `fractions`.
 
     Afterwards any user or item with no training review gets one moved in from valid/test
     (its first one in shuffled order), so that every evaluated pair has a learned user and
-    item embedding; the split is disjoint and covers every review.
+    item embedding; the split is disjoint and covers every review. Where that emptied the
+    held-out sets (most users with one review, as in hotel data), they are topped up with
+    training reviews whose user and item keep another training review.
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(f"split fractions must be three non-negative numbers summing to 1, "
@@ -116,7 +147,32 @@ def split_reviews(
             else:
                 keep.append(review)
         held_out[:] = keep
+    moved = n_valid + (len(order) - n_train - n_valid) - len(valid) - len(test)
+    topped = _top_up(train, [(valid, n_valid), (test, len(order) - n_train - n_valid)])
+    if report is not None:
+        report.moved_to_train, report.topped_up = moved, topped
+        counts = Counter(r.user_id for r in reviews)
+        report.evaluable_users = sum(1 for n in counts.values() if n >= 2)
     return {"train": train, "valid": valid, "test": test}
+
+
+def _top_up(train: list[Review], targets: list[tuple[list[Review], int]]) -> int:
+    """Move training reviews (last first) into the held-out sets short of their size, taking
+    turns between the sets, when the review's user and item keep another training review;
+    returns how many were moved."""
+    users = Counter(r.user_id for r in train)
+    items = Counter(r.item_id for r in train)
+    moved, index = 0, len(train) - 1
+    while index >= 0 and any(len(held) < target for held, target in targets):
+        review = train[index]
+        if users[review.user_id] >= 2 and items[review.item_id] >= 2:
+            short = [held for held, target in targets if len(held) < target]
+            min(short, key=len).append(train.pop(index))
+            users[review.user_id] -= 1
+            items[review.item_id] -= 1
+            moved += 1
+        index -= 1
+    return moved
 
 
 def prepare_reviews(
@@ -131,21 +187,41 @@ def prepare_reviews(
     report = PrepareReport(loaded=len(loaded.reviews) + len(loaded.skipped),
                            skipped_malformed=len(loaded.skipped),
                            skip_reasons=list(loaded.skipped))
+    for review in loaded.reviews:
+        clean = strip_markup(review.text)
+        if clean != review.text:
+            report.stripped_markup += 1
+            review.text = clean
     reviews = drop_incomplete(loaded.reviews, report)
     reviews = drop_duplicate_pairs(reviews, report)
     before_kcore = len(reviews)
     reviews = iterated_kcore(reviews, kcore, report)
     if not reviews:
-        raise EmptyDatasetError(
-            f"no review is left after the {kcore}-core filter ({before_kcore} reviews before it); "
-            f"try a lower --kcore (e.g. --kcore {max(1, kcore // 2)}, or 1 to keep everything)"
-        )
+        raise EmptyDatasetError(_empty_message(report, kcore, before_kcore))
     for review in reviews:
         short = truncate_words(review.text, max_words)
         if short != review.text:
             report.truncated += 1
             review.text = short
-    return split_reviews(reviews, fractions, seed), report
+    splits = split_reviews(reviews, fractions, seed, report)
+    if fractions[1] > 0 and len(splits["valid"]) < MIN_TRUSTED_VALID:
+        report.warnings.append(
+            f"the validation split has only {len(splits['valid'])} reviews ({report.evaluable_users} "
+            f"users have 2 or more reviews): a validation RMSE from so few is not to be trusted, "
+            f"nor early stopping on it; use more data, or a larger valid share with --split")
+    return splits, report
+
+
+def _empty_message(report: PrepareReport, kcore: int, before_kcore: int) -> str:
+    """Why nothing is left, with the one fix that can help (never a lower --kcore below 1)."""
+    if before_kcore and kcore > 1:
+        return (f"no review is left after the {kcore}-core filter ({before_kcore} reviews before it); "
+                f"try a lower --kcore (e.g. --kcore {max(1, kcore // 2)}, or 1 to keep everything)")
+    if report.loaded == 0:
+        return "the input holds no review: check --input and --format"
+    return (f"none of the {report.loaded} reviews read has both a rating and a text "
+            f"({report.skipped_malformed} malformed, {report.dropped_no_rating} without rating, "
+            f"{report.dropped_no_text} without text): check --format and, for csv/jsonl, --mapping")
 
 
 def describe(

@@ -14,6 +14,7 @@ from elixir_agent.core_model.inference import (
     UnknownIdError,
     load_recommender,
 )
+from elixir_agent.core_model.integrity import CorruptRunError
 from tests.helpers.tiny_run import train_tiny
 
 
@@ -109,8 +110,10 @@ def test_loading_checks_shapes(tiny_run, tmp_path):
     config = json.loads((copy / "config.json").read_text())
     config["model"]["d"] = 8
     (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CorruptRunError, match=r"config\.json is .*manifest says"):
+        ElixirRecommender.from_run(copy)  # the manifest notices the edit first
     with pytest.raises(RunDirError, match=r"rating\.user_emb\.weight: saved"):
-        ElixirRecommender.from_run(copy)
+        ElixirRecommender.from_run(copy, verify=False)
 
 
 def test_existing_run_is_not_overwritten(tiny_run):

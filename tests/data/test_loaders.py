@@ -459,6 +459,7 @@ def test_registry_names():
         "beeradvocate-snap",
         "csv",
         "jsonl",
+        "parquet",
     }
 
 

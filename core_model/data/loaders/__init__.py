@@ -19,7 +19,7 @@ from elixir_agent.core_model.data.loaders.beeradvocate import (
     load_beeradvocate,
     load_beeradvocate_snap,
 )
-from elixir_agent.core_model.data.loaders.generic import load_csv, load_jsonl
+from elixir_agent.core_model.data.loaders.generic import load_csv, load_jsonl, load_parquet
 from elixir_agent.core_model.data.loaders.lara import load_lara_dat, load_lara_json
 from elixir_agent.core_model.data.loaders.mapping import (
     ColumnMapping,
@@ -40,6 +40,7 @@ __all__ = [
     "load_lara_dat",
     "load_lara_json",
     "load_mapping_toml",
+    "load_parquet",
     "load_ratebeer",
     "load_reviews",
     "parse_mapping",
@@ -54,6 +55,7 @@ FORMATS: dict[str, Callable[..., LoadResult]] = {
     "beeradvocate-snap": load_beeradvocate_snap,
     "csv": load_csv,
     "jsonl": load_jsonl,
+    "parquet": load_parquet,
 }
 
 
@@ -63,6 +65,8 @@ def load_reviews(fmt: str, path: str | Path, *, on_error: str = "raise", **optio
     Options set to None count as not given, so a CLI can pass `mapping=args.mapping` for
     every format; an option the format does not take is a ValueError naming those it does.
     """
+    if fmt in ("csv", "jsonl") and str(path).endswith(".parquet"):
+        fmt = "parquet"  # the generic table formats go by the file's extension
     loader = FORMATS.get(fmt)
     if loader is None:
         raise ValueError(f"unknown data format {fmt!r}; valid formats: {', '.join(FORMATS)}")

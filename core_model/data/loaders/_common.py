@@ -200,6 +200,32 @@ def open_text(path: Path | str, *, newline: str | None = None) -> IO[str]:
     return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", newline=newline)
 
 
+def decoded_lines(path: Path) -> Iterator[tuple[int, str, RowProblem | None]]:
+    """(line number, text, problem) for each line of a UTF-8 file (gzip or plain, BOM dropped).
+
+    Lines are split on b"\\n" before decoding, so a bad byte is reported at its own line with
+    its byte offset, and the reader can skip exactly the record holding it; such a line's
+    text has the bad bytes replaced, and its problem says where they were. Never re-decoded
+    as Latin-1: that would turn the bytes into wrong characters without a word.
+    """
+    offset = 0
+    with open_binary(path) as fh:
+        for lineno, raw in numbered_lines(path, fh):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw, offset = raw[3:], 3
+            try:
+                yield lineno, raw.decode("utf-8"), None
+            except UnicodeDecodeError as exc:
+                problem = RowProblem(
+                    None,
+                    f"not valid UTF-8 at byte offset {offset + exc.start} (byte "
+                    f"0x{raw[exc.start]:02x}: {exc.reason}); re-encode the file as UTF-8",
+                    lineno,
+                )
+                yield lineno, raw.decode("utf-8", "replace"), problem
+            offset += len(raw)
+
+
 def numbered_lines(path: Path, fh: IO[AnyStr]) -> Iterator[tuple[int, AnyStr]]:
     """(line number, line) pairs; a file that cannot be decoded raises an error naming it."""
     lineno = 0

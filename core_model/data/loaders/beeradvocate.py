@@ -19,10 +19,8 @@ from elixir_agent.core_model.data.loaders._common import (
     ReviewIds,
     RowErrors,
     RowProblem,
+    decoded_lines,
     id_text,
-    numbered_lines,
-    open_binary,
-    open_text,
     optional_text,
     parse_score,
     parse_unix_time,
@@ -53,14 +51,16 @@ def load_beeradvocate(path: str | Path, *, on_error: str = "raise") -> LoadResul
     errors = RowErrors(on_error)
     path = Path(path)
     builder = _Builder(path)
-    with open_text(path) as fh:
-        for lineno, line in numbered_lines(path, fh):
-            if not line.strip():
-                continue
-            try:
-                builder.add(_parse_dict_line(line), lineno, {})
-            except RowProblem as problem:
-                errors.report(path, lineno, problem)
+    for lineno, line, undecodable in decoded_lines(path):
+        if undecodable is not None:
+            errors.report(path, lineno, undecodable)
+            continue
+        if not line.strip():
+            continue
+        try:
+            builder.add(_parse_dict_line(line), lineno, {})
+        except RowProblem as problem:
+            errors.report(path, lineno, problem)
     return builder.result(errors.skipped)
 
 
@@ -69,7 +69,10 @@ def load_beeradvocate_snap(path: str | Path, *, on_error: str = "raise") -> Load
     errors = RowErrors(on_error)
     path = Path(path)
     builder = _Builder(path)
-    for start, fields, lines in _snap_blocks(path, errors):
+    for start, fields, lines, undecodable in _snap_blocks(path, errors):
+        if undecodable is not None:  # the block holds a line that is not UTF-8
+            errors.report(path, undecodable.line, undecodable)
+            continue
         try:
             builder.add(fields, start, lines)
         except RowProblem as problem:
@@ -87,47 +90,55 @@ def _parse_dict_line(line: str) -> dict[str, Any]:
     return value
 
 
-def _decode_line(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")  # the SNAP dumps hold a few Latin-1 bytes among UTF-8
+def _snap_blocks(path: Path, errors: RowErrors
+                 ) -> Iterator[tuple[int, dict[str, str], dict[str, int], RowProblem | None]]:
+    """(first line, key -> value, key -> line, decoding problem) for each block of lines.
 
-
-def _snap_blocks(path: Path, errors: RowErrors) -> Iterator[tuple[int, dict[str, str], dict[str, int]]]:
-    """(first line, key -> value, key -> line) for each blank-line-separated block."""
+    A line that is not UTF-8 spoils the block it belongs to (reported once, at that line);
+    it is never re-read as Latin-1, which would silently garble it.
+    """
     fields: dict[str, str] = {}
     lines: dict[str, int] = {}
     start = 0
     last_key: str | None = None
-    with open_binary(path) as fh:
-        for lineno, raw in numbered_lines(path, fh):
-            line = _decode_line(raw).rstrip("\r\n")
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")
-            if not line.strip():
-                if fields:
-                    yield start, fields, lines
-                fields, lines, last_key = {}, {}, None
-                continue
-            match = _SNAP_LINE.match(line)
-            if match is None:
-                if last_key is not None:  # a value that spills onto the next line
-                    fields[last_key] = f"{fields[last_key]}\n{line}"
-                else:
-                    errors.report(path, lineno, RowProblem(None, f"not a 'key: value' line: {line[:60]!r}"))
-                continue
-            key = f"{match.group(1)}/{match.group(2)}"
-            if key in fields:  # a repeated key means the blank separator line is missing
-                yield start, fields, lines
-                fields, lines = {}, {}
-            if not fields:
-                start = lineno
-            fields[key] = match.group(3).removeprefix(" ")
-            lines[key] = lineno
-            last_key = key
+    bad: RowProblem | None = None  # of the block being read
+    pending: RowProblem | None = None  # of the previous line, not yet given to a block
+    for lineno, line, undecodable in decoded_lines(path):
+        if pending is not None:
+            if fields:
+                bad = bad or pending
+            else:
+                errors.report(path, pending.line, pending)
+        pending = undecodable
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            if fields:
+                yield start, fields, lines, bad
+            fields, lines, last_key, bad = {}, {}, None, None
+            continue
+        match = _SNAP_LINE.match(line)
+        if match is None:
+            if last_key is not None:  # a value that spills onto the next line
+                fields[last_key] = f"{fields[last_key]}\n{line}"
+            else:
+                errors.report(path, lineno, RowProblem(None, f"not a 'key: value' line: {line[:60]!r}"))
+            continue
+        key = f"{match.group(1)}/{match.group(2)}"
+        if key in fields:  # a repeated key means the blank separator line is missing
+            yield start, fields, lines, bad
+            fields, lines, bad = {}, {}, None
+        if not fields:
+            start = lineno
+        fields[key] = match.group(3).removeprefix(" ")
+        lines[key] = lineno
+        last_key = key
+    if pending is not None:
+        if fields:
+            bad = bad or pending
+        else:
+            errors.report(path, pending.line, pending)
     if fields:
-        yield start, fields, lines
+        yield start, fields, lines, bad
 
 
 class _Builder:

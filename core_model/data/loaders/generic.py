@@ -1,4 +1,4 @@
-"""Any review table with a column mapping: formats `csv` and `jsonl` (plain or gzip).
+"""Any review table with a column mapping: formats `csv`, `jsonl` (plain or gzip) and `parquet`.
 
 The mapping (defined in `mapping.py`, re-exported here) says which column is the user, the item, the rating and the
 text, plus optional id, title, time, names and aspect columns with their published scales.
@@ -6,7 +6,6 @@ text, plus optional id, title, time, names and aspect columns with their publish
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,13 +15,13 @@ from elixir_agent.core_model.data.loaders._common import (
     ReviewIds,
     RowErrors,
     RowProblem,
+    decoded_lines,
     id_text,
-    numbered_lines,
-    open_text,
     optional_text,
     parse_score,
     parse_unix_time,
 )
+from elixir_agent.core_model.data.loaders.csv_records import csv_records
 from elixir_agent.core_model.data.loaders.mapping import (
     ColumnMapping,
     load_mapping_toml,
@@ -31,7 +30,8 @@ from elixir_agent.core_model.data.loaders.mapping import (
 )
 from elixir_agent.core_model.data.records import DataFormatError, LoadResult, Review
 
-__all__ = ["ColumnMapping", "load_csv", "load_jsonl", "load_mapping_toml", "parse_mapping"]
+__all__ = ["ColumnMapping", "load_csv", "load_jsonl", "load_mapping_toml", "load_parquet",
+           "parse_mapping"]
 
 # Spellings of "no value" that spreadsheets and pandas exports write into rating cells.
 _BLANKS = frozenset({"", "na", "n/a", "nan", "null", "none"})
@@ -48,35 +48,25 @@ def load_csv(
     cmap = resolve_mapping(mapping, "csv")
     path = Path(path)
     builder = _Builder(path, cmap, on_error)
-    with open_text(path, newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(str(path), 1, None, f"not valid UTF-8 ({exc.reason})") from None
-        if header is None:
-            raise DataFormatError(str(path), None, None, "empty file; expected a header row")
-        header = [name.strip() for name in header]
-        _check_columns(path, 1, cmap, header, "in the header")
-        start = reader.line_num + 1
-        try:
-            for row in reader:
-                if not row or not any(cell.strip() for cell in row):
-                    pass  # a blank line is not a review
-                elif len(row) != len(header):
-                    problem = RowProblem(None, f"has {len(row)} fields, the header has {len(header)}")
-                    builder.errors.report(path, start, problem)
-                else:
-                    builder.add(dict(zip(header, row, strict=True)), start)
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            builder.errors.report(
-                path, start, RowProblem(None, f"unreadable CSV ({exc}); rest of file ignored")
-            )
-        except UnicodeDecodeError as exc:
-            builder.errors.report(
-                path, start, RowProblem(None, f"not valid UTF-8 ({exc.reason}); rest of file ignored")
-            )
+    records = csv_records(path, delimiter=delimiter)
+    first = next(records, None)
+    if first is None:
+        raise DataFormatError(str(path), None, None, "empty file; expected a header row")
+    if first.problem is not None:
+        raise DataFormatError(str(path), first.line, None, f"header: {first.problem.problem}")
+    header = [name.strip() for name in first.fields or []]
+    _check_columns(path, 1, cmap, header, "in the header")
+    for record in records:
+        row = record.fields
+        if record.problem is not None:
+            builder.errors.report(path, record.line, record.problem)
+        elif not row or not any(cell.strip() for cell in row):
+            pass  # a blank line is not a review
+        elif len(row) != len(header):
+            problem = RowProblem(None, f"has {len(row)} fields, the header has {len(header)}")
+            builder.errors.report(path, record.line, problem)
+        else:
+            builder.add(dict(zip(header, row, strict=True)), record.line)
     return builder.result()
 
 
@@ -92,27 +82,52 @@ def load_jsonl(
     builder = _Builder(path, cmap, on_error)
     rows: list[tuple[int, dict[str, Any]]] = []
     keys: dict[str, None] = {}
-    with open_text(path) as fh:
-        for lineno, line in numbered_lines(path, fh):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                builder.errors.report(path, lineno, RowProblem(None, f"not valid JSON ({exc.msg})"))
-                continue
-            if not isinstance(obj, dict):
-                builder.errors.report(
-                    path, lineno, RowProblem(None, f"is a JSON {type(obj).__name__}, expected an object")
-                )
-                continue
-            keys.update(dict.fromkeys(obj))
-            rows.append((lineno, obj))
+    for lineno, line, undecodable in decoded_lines(path):
+        if undecodable is not None:
+            builder.errors.report(path, lineno, undecodable)
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            builder.errors.report(path, lineno, RowProblem(None, f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(obj, dict):
+            builder.errors.report(
+                path, lineno, RowProblem(None, f"is a JSON {type(obj).__name__}, expected an object")
+            )
+            continue
+        keys.update(dict.fromkeys(obj))
+        rows.append((lineno, obj))
     # Keys may be absent from some objects (an empty rating), so check against all of them.
     if rows:
         _check_columns(path, None, cmap, keys, "in any object of the file")
     for lineno, obj in rows:
         builder.add(obj, lineno)
+    return builder.result()
+
+
+def load_parquet(
+    path: str | Path,
+    *,
+    mapping: ColumnMapping | str | Path | None = None,
+    on_error: str = "raise",
+) -> LoadResult:
+    """Load a Parquet table through `mapping`; a row's "line" in errors is its row number."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cmap = resolve_mapping(mapping, "parquet")
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFormatError(str(path), None, None, f"not a readable Parquet file ({exc})") from None
+    _check_columns(path, None, cmap, table.column_names, "a column of the table")
+    builder = _Builder(path, cmap, on_error)
+    for number, row in enumerate(table.to_pylist(), start=1):
+        builder.add(row, number)
     return builder.result()
 
 
@@ -145,6 +160,10 @@ class _Builder:
         try:
             self.reviews.append(self._review(row, line))
         except RowProblem as problem:
+            if "outside the published scale" in problem.problem:
+                problem.problem += ("; give the column its real range in the mapping "
+                                    "(scale.<aspect or rating>=low:high), or, if this value "
+                                    "means 'not rated', missing.<aspect or rating>=VALUE")
             self.errors.report(self.path, line, problem)
 
     def result(self) -> LoadResult:
@@ -164,9 +183,11 @@ class _Builder:
         item_id = id_text(row.get(cmap.item))
         if not item_id:
             raise RowProblem(cmap.item, "missing or empty; every review needs its item (mapped to item)")
-        rating = parse_score(row.get(cmap.rating), cmap.rating, self.rating_scale, blanks=_BLANKS)
+        rating = parse_score(row.get(cmap.rating), cmap.rating, self.rating_scale, blanks=_BLANKS,
+                             not_rated=cmap.not_rated())
         aspects = {
-            aspect: parse_score(row.get(column), column, self.aspect_scales[aspect], blanks=_BLANKS)
+            aspect: parse_score(row.get(column), column, self.aspect_scales[aspect], blanks=_BLANKS,
+                                not_rated=cmap.not_rated(aspect))
             for aspect, column in cmap.aspects.items()
         }
         timestamp = parse_unix_time(row.get(cmap.timestamp), cmap.timestamp) if cmap.timestamp else None

@@ -22,6 +22,7 @@ from elixir_agent.core_model.data.loaders._common import (
     ReviewIds,
     RowErrors,
     RowProblem,
+    decoded_lines,
     id_text,
     input_files,
     optional_text,
@@ -113,6 +114,7 @@ class _RawReview:
     content: str = ""
     date: str | None = None
     ratings: dict[str, Any] = field(default_factory=dict)  # source rating name -> raw value
+    problem: RowProblem | None = None  # a line of it was not valid UTF-8
     # Where each value came from, for error messages: key -> (field label, line).
     where: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
@@ -130,6 +132,9 @@ class _Collector:
         self.aspects_seen: dict[str, None] = {}  # insertion-ordered set
 
     def add(self, file: Path, raw: _RawReview, hotel_id: str, hotel_name: str | None) -> None:
+        if raw.problem is not None:
+            self.errors.report(file, raw.start_line, raw.problem)
+            return
         try:
             self.reviews.append(self._build(file, raw, hotel_id, hotel_name))
         except RowProblem as problem:
@@ -207,12 +212,15 @@ def _hotel_id(url: str | None, file: Path) -> str:
     return numbers[-1] if numbers else file.stem
 
 
-def _decode(data: bytes) -> str:
+def _decode_json(file: Path, data: bytes) -> str:
+    """The whole file as UTF-8; a bad byte is an error at its line and byte offset."""
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Older scrapes were saved in Windows-1252; latin-1 reads any byte, so nothing is lost.
-        return data.decode("latin-1")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RowProblem(None, f"not valid UTF-8 at byte offset {exc.start} (byte "
+                               f"0x{data[exc.start]:02x}: {exc.reason}); re-encode the file "
+                               "as UTF-8", line) from None
 
 
 def _read_dat(file: Path, collector: _Collector) -> None:
@@ -227,10 +235,23 @@ def _read_dat(file: Path, collector: _Collector) -> None:
             collector.add(file, current, _hotel_id(hotel.get("URL"), file), hotel_name)
         current = None
 
-    # split("\n") rather than splitlines(): review text may hold \x0c, \x85 or \u2028, which
-    # splitlines() would treat as line ends. Line ends are CRLF, with stray LF-only lines.
-    for lineno, line in enumerate(_decode(file.read_bytes()).split("\n"), start=1):
-        line = line.rstrip("\r")
+    # Binary lines split on b"\\n" only: review text may hold \x0c, \x85 or \u2028, which
+    # str.splitlines() would treat as line ends. Line ends are CRLF, with stray LF-only lines.
+    undecodable: RowProblem | None = None
+
+    def attach() -> None:
+        """A line that was not UTF-8 spoils the review it became part of (or is reported)."""
+        if undecodable is None:
+            return
+        if current is not None:
+            current.problem = current.problem or undecodable
+        else:
+            collector.errors.report(file, undecodable.line, undecodable)
+
+    for lineno, line, problem in decoded_lines(file):
+        attach()
+        undecodable = problem
+        line = line.rstrip("\r\n")
         if not line.strip():
             flush()
             last_key = None
@@ -268,12 +289,16 @@ def _read_dat(file: Path, collector: _Collector) -> None:
             current.ratings[tag] = value
         else:
             setattr(current, key, value)
+    attach()
     flush()
 
 
 def _read_json(file: Path, collector: _Collector) -> None:
     try:
-        doc = json.loads(_decode(file.read_bytes()))
+        doc = json.loads(_decode_json(file, file.read_bytes()))
+    except RowProblem as problem:
+        collector.errors.report(file, problem.line, problem)
+        return
     except json.JSONDecodeError as exc:
         collector.errors.report(file, exc.lineno, RowProblem(None, f"not valid JSON ({exc.msg})"))
         return

@@ -5,6 +5,10 @@ file, or a compact string given on the command line:
 
     user=reviewer,item=hotel,rating=stars,text=body,aspect.cleanliness=clean_score,scale.rating=1:10
 
+`missing=0` says that 0 in any score column means "not rated" (the aspect becomes missing,
+not the worst score); `missing.seat_comfort=0` says it for one aspect, `missing.rating` for
+the overall rating.
+
 The TOML form names the same fields, at top level or under a `[mapping]` table:
 
     user = "reviewer"
@@ -16,6 +20,8 @@ The TOML form names the same fields, at top level or under a `[mapping]` table:
     cleanliness = "clean_score"
     [aspect_scales]
     cleanliness = [0, 10]
+    [aspect_missing]
+    cleanliness = 0
 """
 
 from __future__ import annotations
@@ -48,6 +54,9 @@ class ColumnMapping:
     aspects: dict[str, str] = field(default_factory=dict)  # aspect name -> column
     rating_scale: tuple[float, float] = (1.0, 5.0)  # published range of the rating column
     aspect_scales: dict[str, tuple[float, float]] = field(default_factory=dict)  # default 1-5
+    missing: float | None = None  # the "not rated" value of every score column (e.g. 0)
+    # Per column: aspect name (or "rating") -> its "not rated" value, overriding `missing`.
+    aspect_missing: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in _REQUIRED + _OPTIONAL:
@@ -71,6 +80,18 @@ class ColumnMapping:
                 f"column mapping: scale given for unmapped aspect(s) {', '.join(unknown)}; "
                 f"mapped aspects: {', '.join(self.aspects) or 'none'}"
             )
+        self.missing = _check_missing("missing", self.missing)
+        if not isinstance(self.aspect_missing, dict):
+            raise ValueError("column mapping: 'aspect_missing' must be a table of name -> value")
+        absent = {"rating" if a == "rating" else aspect_slug(a): _check_missing(f"missing.{a}", v)
+                  for a, v in self.aspect_missing.items()}
+        unknown = sorted(set(absent) - set(self.aspects) - {"rating"})
+        if unknown:
+            raise ValueError(
+                f"column mapping: missing value given for unmapped aspect(s) {', '.join(unknown)}; "
+                f"mapped aspects: {', '.join(self.aspects) or 'none'} (and rating)"
+            )
+        self.aspect_missing = absent
         self.rating_scale = _check_scale("rating", self.rating_scale)
         self.aspect_scales = {a: _check_scale(a, scales.get(a, (1.0, 5.0))) for a in self.aspects}
 
@@ -86,6 +107,21 @@ class ColumnMapping:
         return AspectScale(low, high)
 
 
+    def not_rated(self, aspect: str | None = None) -> float | None:
+        """The value meaning "not rated" in the rating (aspect None) or an aspect column."""
+        return self.aspect_missing.get(aspect or "rating", self.missing)
+
+
+def _check_missing(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"column mapping: {name} must be a number (the value meaning "
+                         f"'not rated', e.g. {name}=0), got {value!r}") from None
+
+
 def _check_scale(name: str, value: Any) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in value)
@@ -98,8 +134,9 @@ def _check_scale(name: str, value: Any) -> tuple[float, float]:
 
 def parse_mapping(spec: str) -> ColumnMapping:
     """Parse the compact form 'user=col,item=col,...,aspect.<name>=col,scale.<name>=lo:hi'."""
-    values: dict[str, Any] = {"aspects": {}, "aspect_scales": {}}
-    valid = ", ".join((*_REQUIRED, *_OPTIONAL, "aspect.<name>", "scale.rating", "scale.<aspect>"))
+    values: dict[str, Any] = {"aspects": {}, "aspect_scales": {}, "aspect_missing": {}}
+    valid = ", ".join((*_REQUIRED, *_OPTIONAL, "aspect.<name>", "scale.rating", "scale.<aspect>",
+                       "missing", "missing.<aspect>"))
     seen: set[str] = set()
     for part in (p.strip() for p in spec.split(",")):
         if not part:
@@ -112,8 +149,10 @@ def parse_mapping(spec: str) -> ColumnMapping:
             raise ValueError(f"column mapping: {key!r} is given twice")
         seen.add(key)
         kind, _, name = key.partition(".")
-        if key in _REQUIRED or key in _OPTIONAL:
+        if key in _REQUIRED or key in _OPTIONAL or key == "missing":
             values[key] = value
+        elif kind == "missing" and name:
+            values["aspect_missing"][name] = value
         elif kind == "aspect" and name:
             values["aspects"][name] = value
         elif kind == "scale" and name:

@@ -7,7 +7,6 @@ RateBeer's own scales: aroma and taste 1-10, appearance and palate 1-5, overall 
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from elixir_agent.core_model.data.loaders._common import (
     parse_score,
     unescape_entities,
 )
+from elixir_agent.core_model.data.loaders.csv_records import csv_records
 from elixir_agent.core_model.data.records import AspectScale, DataFormatError, LoadResult, Review
 
 __all__ = ["RATEBEER_ASPECT_SCALES", "RATEBEER_RATING_SCALE", "load_ratebeer"]
@@ -66,44 +66,38 @@ def load_ratebeer(path: str | Path, *, on_error: str = "raise") -> LoadResult:
 
 
 def _read_file(file: Path, reviews: list[Review], ids: ReviewIds, errors: RowErrors) -> None:
-    with file.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            return
-        col = {name.strip(): i for i, name in enumerate(header)}
-        missing = [name for name in _REQUIRED if name not in col]
-        if missing:
-            raise DataFormatError(
-                str(file),
-                1,
-                missing[0],
-                f"column missing from the header (missing: {', '.join(missing)}); "
-                f"the file's columns are: {', '.join(header)}",
-            )
-        start = reader.line_num + 1
+    records = csv_records(file)
+    first = next(records, None)
+    if first is None:
+        return
+    if first.problem is not None:
+        raise DataFormatError(str(file), first.line, None, f"header: {first.problem.problem}")
+    header = first.fields or []
+    col = {name.strip(): i for i, name in enumerate(header)}
+    missing = [name for name in _REQUIRED if name not in col]
+    if missing:
+        raise DataFormatError(
+            str(file),
+            1,
+            missing[0],
+            f"column missing from the header (missing: {', '.join(missing)}); "
+            f"the file's columns are: {', '.join(header)}",
+        )
+    for record in records:
+        row = record.fields
+        if record.problem is not None:
+            errors.report(file, record.line, record.problem)
+            continue
+        if not row or not any(cell.strip() for cell in row):
+            continue  # a blank line is not a review
         try:
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    start = reader.line_num + 1
-                    continue  # a blank line is not a review
-                try:
-                    if len(row) != len(header):
-                        raise RowProblem(None, f"has {len(row)} fields, the header has {len(header)}")
-                    review = _row_to_review(row, col)
-                    review.review_id = ids.derive(review.review_id, f"{file}:{start}")
-                    reviews.append(review)
-                except RowProblem as problem:
-                    errors.report(file, start, problem)
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            # The csv module cannot resynchronise after a broken quote, so the rest of the file
-            # is lost either way: report it as one malformed row.
-            errors.report(file, start, RowProblem(None, f"unreadable CSV ({exc}); rest of file ignored"))
-        except UnicodeDecodeError as exc:
-            errors.report(
-                file, start, RowProblem(None, f"not valid UTF-8 ({exc.reason}); rest of file ignored")
-            )
+            if len(row) != len(header):
+                raise RowProblem(None, f"has {len(row)} fields, the header has {len(header)}")
+            review = _row_to_review(row, col)
+            review.review_id = ids.derive(review.review_id, f"{file}:{record.line}")
+            reviews.append(review)
+        except RowProblem as problem:
+            errors.report(file, record.line, problem)
 
 
 def _row_to_review(row: list[str], col: dict[str, int]) -> Review:
