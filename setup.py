@@ -18,7 +18,7 @@ setup(
     packages=packages,
     package_dir=package_dir,
     package_data={
-        "elixir_agent.agent": ["prompts/*.md", "prompts/*.txt"],
+        "elixir_agent.agent": ["prompts/*.md", "prompts/*.txt", "nlu/heldout/*.jsonl"],
         "elixir_agent.eval": ["scenarios/*.toml", "scenarios/*.json", "prompts/*.md"],
     },
 )

@@ -202,7 +202,13 @@ def bench_startup(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option(
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
+    from elixir_agent.agent.nlu import cli as nlu_cli
+
     app.command("ask")(ask)
     app.command("chat")(chat)
     bench.command("agent")(bench_agent)
     bench.command("startup")(bench_startup)
+    bench.command("nlu")(nlu_cli.bench_nlu)
+    nlu = typer.Typer(help="The question parser of the routed planner.", no_args_is_help=True)
+    nlu.command("train")(nlu_cli.train)
+    app.add_typer(nlu, name="nlu")

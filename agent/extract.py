@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from elixir_agent.tools.aspects import aspects_in_text
 from elixir_agent.tools.catalog import Catalog
 
-__all__ = ["Extracted", "extract"]
+__all__ = ["Extracted", "asked_count", "extract", "labelled_ids", "ordinal_item", "preferences"]
 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1,
              "top": 1}
@@ -61,13 +61,11 @@ def extract(message: str, catalog: Catalog, aspects: list[str], *,
             last_items: list[str] = ()) -> Extracted:
     out = Extracted()
     out.items = catalog.find_items_in_text(message)
-    for label, token in _LABELLED.findall(message):
-        token = token.rstrip(".:-")
-        if label.lower() == "user" and catalog.resolve_user(token):
-            out.user = catalog.resolve_user(token)
-            out.items = [i for i in out.items if i != token]
-        elif label.lower() != "user" and (item := catalog.resolve_item(token)) and item not in out.items:
-            out.items.append(item)
+    user, labelled_items = labelled_ids(message, catalog)
+    if user:
+        out.user = user
+        out.items = [i for i in out.items if i != user]
+    out.items += [i for i in labelled_items if i not in out.items]
     remainder = message
     for item_id in out.items:  # numbers inside names are not counts
         remainder = re.sub(re.escape(item_id), " ", remainder, flags=re.IGNORECASE)
@@ -84,20 +82,38 @@ def extract(message: str, catalog: Catalog, aspects: list[str], *,
             and not _NOT_A_NAME.match(other.group(1).strip()):
         out.unknown_names.append(other.group(1).strip())
     out.aspects = aspects_in_text(remainder, aspects)
-    out.k = _k(remainder)
-    ordinal = _ORDINAL.search(remainder)
-    if ordinal and last_items:
-        word, hash_n, number_n = ordinal.groups()
-        n = _ORDINALS[word.lower()] if word else int(hash_n or number_n)
-        if n == -1:
-            out.ordinal_item = last_items[-1]
-        elif 1 <= n <= len(last_items):
-            out.ordinal_item = last_items[n - 1]
-    out.likes, out.dislikes = _preferences(remainder, aspects)
+    out.k = asked_count(remainder)
+    out.ordinal_item = ordinal_item(remainder, last_items)
+    out.likes, out.dislikes = preferences(remainder, aspects)
     return out
 
 
-def _k(text: str) -> int | None:
+def labelled_ids(message: str, catalog: Catalog) -> tuple[str | None, list[str]]:
+    """'user 59229', 'item 71102': the user and the item ids given with a label."""
+    user, items = None, []
+    for label, token in _LABELLED.findall(message):
+        token = token.rstrip(".:-")
+        if label.lower() == "user" and catalog.resolve_user(token):
+            user = catalog.resolve_user(token)
+        elif label.lower() != "user" and (item := catalog.resolve_item(token)) and item not in items:
+            items.append(item)
+    return user, items
+
+
+def ordinal_item(text: str, last_items: list[str]) -> str | None:
+    """'the second one', '#2', 'the last one' resolved against the last list shown."""
+    ordinal = _ORDINAL.search(text)
+    if not ordinal or not last_items:
+        return None
+    word, hash_n, number_n = ordinal.groups()
+    n = _ORDINALS[word.lower()] if word else int(hash_n or number_n)
+    if n == -1:
+        return last_items[-1]
+    return last_items[n - 1] if 1 <= n <= len(last_items) else None
+
+
+def asked_count(text: str) -> int | None:
+    """How many results were asked for ('top 3', 'five hotels'), 1-20, else None."""
     match = _TOP_K.search(text) or _K.search(text)
     if not match:
         return None
@@ -106,7 +122,7 @@ def _k(text: str) -> int | None:
     return value if 1 <= value <= 20 else None
 
 
-def _preferences(text: str, aspects: list[str]) -> tuple[list[str], list[str]]:
+def preferences(text: str, aspects: list[str]) -> tuple[list[str], list[str]]:
     """'I care about taste more than looks' -> (['taste'], ['appearance'])."""
     not_care = _NOT_CARE.search(text)
     if not_care:

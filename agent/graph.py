@@ -11,6 +11,7 @@ otherwise replaces it with the deterministic composer; the result is part of the
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ from langgraph.graph import END, START, StateGraph
 from elixir_agent.agent import grounding
 from elixir_agent.agent.compose import compose, error_text
 from elixir_agent.agent.llm import ChatModelWriter, Writer, load_prompt, resolve_llm
+from elixir_agent.agent.nlu import QuestionParser, load_or_train
 from elixir_agent.agent.routed import after_turn, plan_turn
-from elixir_agent.agent.router import IntentRouter
 from elixir_agent.agent.state import TURN_FIELDS, AgentState
 from elixir_agent.agent.streaming import AgentEvent, stream_turn
 from elixir_agent.agent.turn import Turn, Verification
@@ -92,15 +93,16 @@ class ElixirAgent:
 
 def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheckpointSaver |
                 None = None, *, planner: str | None = None, embedder: Any = None,
-                router: IntentRouter | None = None, tools: dict[str, BaseTool] | None = None,
+                parser: QuestionParser | None = None, tools: dict[str, BaseTool] | None = None,
                 max_tool_steps: int = 6, max_tokens: int = 160,
                 drafting: str | None = None) -> ElixirAgent:
     """Build the agent.
 
     `llm`: "none" (composer only), "local" (SmolLM2 via llama-cpp), "provider:model", a chat
     model or a `Writer`. `planner`: "routed" or "tool-calling"; by default tool-calling for a
-    chat model and routed otherwise. The routed planner needs `embedder` (or a `router`);
-    without one it loads MiniLM from `elixir_agent.retrieval`. Without a checkpointer,
+    chat model and routed otherwise. The routed planner reads messages with `parser`, by
+    default the cached intent classifier (trained once if missing, see `agent.nlu`) over this
+    context's catalog; `embedder` is kept for callers that share one. Without a checkpointer,
     memory lives in this process only.
     """
     model = resolve_llm(llm)
@@ -122,9 +124,10 @@ def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheck
 
     graph = StateGraph(AgentState)
     if planner == "routed":
-        if router is None:
-            router = IntentRouter(embedder if embedder is not None else _default_embedder())
-        nodes.router = router
+        if parser is None:
+            parser = QuestionParser(load_or_train(None, progress=_progress), context.catalog,
+                                    context.aspects)
+        nodes.parser = parser
         graph.add_node("understand", nodes.understand)
         graph.add_node("act", nodes.act)
         graph.add_node("write", nodes.write)
@@ -148,10 +151,8 @@ def build_agent(context: ToolContext, llm: Any = "none", checkpointer: BaseCheck
     return ElixirAgent(graph.compile(checkpointer=checkpointer or InMemorySaver()), planner)
 
 
-def _default_embedder():
-    from elixir_agent.retrieval.embedder import Embedder
-
-    return Embedder()
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class _Nodes:
@@ -160,15 +161,14 @@ class _Nodes:
     def __init__(self, context: ToolContext, tools: dict[str, BaseTool], writer: Writer | None,
                  drafter: Drafter | None):
         self.context, self.tools, self.writer, self.drafter = context, tools, writer, drafter
-        self.router: IntentRouter | None = None
+        self.parser: QuestionParser | None = None
         self.chat = None
         self.max_tool_steps = 6
 
     # -- routed ---------------------------------------------------------------------------
 
     def understand(self, state: AgentState) -> dict:
-        return plan_turn(state["question"], state, self.router, self.context.catalog,
-                         self.context.aspects)
+        return plan_turn(state["question"], state, self.parser, self.tools)
 
     def act(self, state: AgentState) -> dict:
         # Each result goes out as soon as it is back (stream mode "custom"), so a front end
@@ -243,7 +243,9 @@ class _Nodes:
         evidence = grounding.Evidence.from_artifacts(
             [r["artifact"] for r in records if r["status"] == "success" and r["artifact"]],
             # Error messages (unknown id + close matches) may be repeated as they are.
-            extra_strings=[s for s in (state.get("active_user"), state.get("active_item")) if s]
+            # The planner's own preface ("did you mean Harbor Inn 9 (h0009)?") names catalog facts.
+            extra_strings=[s for s in (state.get("active_user"), state.get("active_item"),
+                                       state.get("preface")) if s]
             + [error_text(r["content"]) for r in records if r["status"] != "success"])
         question, preface = state["question"], state.get("preface") or ""
         preferences, intent = state.get("preferences") or [], state.get("intent")

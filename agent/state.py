@@ -29,7 +29,9 @@ class AgentState(TypedDict, total=False):
     pending_intent: str | None  # the intent of a turn that failed on an unknown name
     # this turn
     question: str
-    intent: str | None
+    intent: str | None  # the first of `intents`
+    intents: list[str]  # every intent asked this turn, in order
+    clarify_intent: str | None  # the intent of a question put back to the person this turn
     preface: str  # deterministic sentences put before the written answer (acknowledgements)
     plan: list[dict[str, Any]]
     records: list[dict[str, Any]]
@@ -39,7 +41,7 @@ class AgentState(TypedDict, total=False):
     tool_steps: int
 
 
-TURN_FIELDS: dict[str, Any] = {"intent": None, "preface": "", "plan": [], "records": [],
+TURN_FIELDS: dict[str, Any] = {"intent": None, "intents": [], "clarify_intent": None, "preface": "", "plan": [], "records": [],
                                "draft": "", "answer": "", "verification": {}, "tool_steps": 0}
 
 

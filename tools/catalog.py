@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from elixir_agent.tools.name_matching import NameMatcher
+
 __all__ = ["Catalog", "ItemStats", "Match", "UserStats"]
 
 _SUFFIX = re.compile(r"\s*\(synthetic\)\s*$", re.IGNORECASE)
@@ -63,9 +65,17 @@ class Catalog:
     users: dict[str, UserStats]
     synthetic: bool = False
     _item_names: dict[str, str] = field(default_factory=dict, repr=False)  # normalised -> id
+    _matcher: NameMatcher | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._item_names = {normalise_name(s.name): i for i, s in self.items.items()}
+
+    @property
+    def matcher(self) -> NameMatcher:
+        """The fuzzy matcher over every item name (built on first use)."""
+        if self._matcher is None:
+            self._matcher = NameMatcher({i: s.name for i, s in self.items.items()})
+        return self._matcher
 
     # -- building -------------------------------------------------------------------------
 
@@ -115,8 +125,13 @@ class Catalog:
         return lowered.get(text.lower())
 
     def suggest_items(self, text: str, limit: int = 5) -> list[Match]:
-        """Closest item ids or names to `text`, best first."""
-        return _suggest(text, {i: s.name for i, s in self.items.items()}, limit)
+        """Closest item ids or names to `text`, best first (names by the catalog's matcher)."""
+        best = {key: score for key, score in self.matcher.suggest(text, limit)}
+        for _, score, key in process.extract(text.strip().lower(), {i: i.lower() for i in self.items},
+                                             scorer=fuzz.ratio, limit=limit):
+            best[key] = max(best.get(key, 0.0), score)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [Match(id=key, name=self.item_name(key), score=round(score, 1)) for key, score in ranked]
 
     def suggest_users(self, text: str, limit: int = 5) -> list[Match]:
         return _suggest(text, {u: s.name for u, s in self.users.items()}, limit)

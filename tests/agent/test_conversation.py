@@ -72,8 +72,8 @@ def test_scripted_conversation(llm, world, pair, routed_agent, tmp_path):
     compared = _artifact(t, "compare_items")["items"]
     assert [c["item_id"] for c in compared] == [item, other]
 
-    t = ask("how is h9999?")  # unknown id: the tool's message offers close matches
-    assert t.tool_calls[0].status == "error" and "h0009" in t.tool_calls[0].content
+    t = ask("how is h9999?")  # unknown id: the planner offers close matches, calls nothing
+    assert t.tool_calls == [] and "h0009" in t.answer
     assert t.active_item == item  # a failed lookup does not move the conversation
     t = ask("I meant h0009")
     assert t.tool_calls[0].status == "success" and t.active_item == "h0009"

@@ -64,31 +64,12 @@ def test_an_id_like_word_inside_a_known_name_is_not_an_unknown_id():
     assert alone.items == [] and alone.unknown_items == ["9XSTOUT"]
 
 
-def test_a_how_question_naming_an_aspect_gets_aspect_scores(world):
-    """Embeddings sometimes send "how is the X of Y?" to reviews; naming an aspect wins."""
-    from elixir_agent.agent.routed import plan_turn
-    from elixir_agent.agent.router import Route
-
-    class MisroutingRouter:
-        def route(self, message):
-            return Route("reviews", 0.4, False)
-
-    user = next(iter(world.catalog.users))
-    item = next(iter(world.catalog.items))
-    plan = plan_turn("How is the location of this one?", {"active_user": user, "active_item": item},
-                     MisroutingRouter(), world.catalog, world.context.aspects)
-    assert plan["intent"] == "aspects"
-    assert plan["plan"] == [{"name": "aspect_ratings", "args": {
-        "user_id": user, "item_id": item, "aspects": ["location"]}}]
-
-
-def test_an_unknown_name_to_compare_with_reaches_the_tool(world, routed_agent, pair):
-    """'compared with the Hilton' is not in the catalog: the tool offers close matches."""
+def test_an_unknown_name_to_compare_with_gets_close_matches(world, routed_agent, pair):
+    """'compared with the Hilton' is not in the catalog: the agent names close matches, no call."""
     user, item = pair
     agent = routed_agent()
     agent.ask("Would I like it?", conversation_id="cmp", user_id=user, item_id=item)
     turn = agent.ask("and compared with the Hilton?", conversation_id="cmp")
-    assert turn.intent == "compare"
-    assert turn.tool_calls[0].args["item_b"] == "Hilton"
-    assert turn.tool_calls[0].status == "error" and "Hilton" in turn.tool_calls[0].content
+    assert turn.intent == "compare" and turn.tool_calls == []
+    assert turn.answer.startswith('I don\'t know "Hilton"; did you mean')
     assert turn.verification.ok and turn.active_item == item
