@@ -21,10 +21,15 @@ import torch
 import torch.nn as nn
 
 from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
+from elixir_agent.core_model.importance import (
+    ImportanceEvidence,
+    importance_evidence,
+    mean_importance,
+)
 from elixir_agent.core_model.model import Elixir
 
-__all__ = ["ElixirRecommender", "Prediction", "Recommender", "UnknownIdError",
-           "load_recommender"]
+__all__ = ["ElixirRecommender", "ImportanceEvidence", "Prediction", "Recommender",
+           "UnknownIdError", "importance_evidence", "load_recommender", "mean_importance"]
 
 
 @dataclass(frozen=True)
@@ -221,3 +226,4 @@ class ElixirRecommender:
 def load_recommender(run_dir: str | Path, **kwargs) -> ElixirRecommender:
     """Alias of `ElixirRecommender.from_run`."""
     return ElixirRecommender.from_run(run_dir, **kwargs)
+

@@ -8,6 +8,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from elixir_agent.tools._common import make_tool, r4, resolve_aspects, resolve_user, score
+from elixir_agent.tools.artifacts import Count, Counted, Name, Record, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
 NAME = "recommend_items"
@@ -19,6 +20,22 @@ DESCRIPTION = (
 # How much the requested aspects weigh against the overall rating when re-ranking.
 _ASPECT_WEIGHT = 0.5
 _POOL = 50  # candidates taken from the core's ranking before re-ranking by aspects
+
+
+class RecommendedItem(Record):
+    rank: Count
+    item_id: Name
+    item_name: Name
+    rating: Value
+    aspect_ratings: dict[str, Value]
+
+
+class RecommendItemsArtifact(ToolArtifact):
+    TOOL = NAME
+    user_id: Name
+    k: Count
+    aspects: list[str]
+    items: Counted[list[RecommendedItem]]
 
 
 class RecommendItemsArgs(BaseModel):
@@ -56,8 +73,8 @@ class RecommendItems:
             extra = "".join(f"; {a} {score(v)}" for a, v in it["aspect_ratings"].items())
             lines.append(f"{it['rank']}. {it['item_name']} ({it['item_id']}): predicted "
                          f"{score(it['rating'])}{extra}")
-        return "\n".join(lines), {"tool": NAME, "user_id": user_id, "k": k, "aspects": wanted,
-                                  "items": items}
+        return "\n".join(lines), RecommendItemsArtifact.build(user_id=user_id, k=k,
+                                                               aspects=wanted, items=items)
 
 
 def make(ctx: ToolContext) -> BaseTool:

@@ -26,6 +26,7 @@ from elixir_agent.tools import (
     predict_rating,
     recommend_items,
     similar_reviews,
+    user_history,
     user_profile,
 )
 from elixir_agent.tools.context import ToolContext
@@ -44,6 +45,7 @@ BUILTIN: dict[str, ToolFactory] = {
     "item_profile": item_profile.make,
     "user_profile": user_profile.make,
     "compare_items": compare_items.make,
+    "user_history": user_history.make,
 }
 
 
