@@ -16,9 +16,13 @@ from elixir_agent.tools.catalog import Catalog
 
 __all__ = ["ITEM_INTENTS", "plan_turn"]
 
-ITEM_INTENTS = {"rating", "aspects", "explain", "reviews", "generated_review", "item_profile"}
+ITEM_INTENTS = {"rating", "aspects", "explain", "reviews", "generated_review", "item_profile",
+                "own_history"}
+_PRAISING, _CRITICAL = 3.5, 3.0  # review ratings that argue for / against an item
 _CORRECTION = re.compile(r"^\s*(?:i meant|i mean|sorry|oops|no,? i mean|typo|make that)\b",
                          re.IGNORECASE)
+_WHAT_MATTERS = re.compile(r"\b(?:matters?|care|weigh\w*|important|importance)\b.*\bmost\b|"
+                           r"\bmost\b.*\b(?:matters?|important|care|weigh\w*)\b", re.IGNORECASE)
 _ASPECT_QUESTION = re.compile(r"^\s*(?:and\s+)?(?:how|what about|is|are)\b", re.IGNORECASE)
 _HELP = ("I can predict how much you would like an item, break that down by aspect, show "
          "real reviews as evidence, recommend items you have not reviewed, compare two items "
@@ -43,10 +47,14 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
             "reviews", "item_profile", "rating", "out_of_scope"):
         intent = "aspects"  # "how is the appearance of X?" names an aspect: score it
 
+    if intent in ("user_profile", "aspects") and _WHAT_MATTERS.search(message):
+        intent = "what_matters"  # "which aspect matters most to me?" asks for the weights
+
     user = ex.user or state.get("active_user")
     prefs = list(state.get("preferences") or [])
     dislikes = list(state.get("dislikes") or [])
-    update: dict[str, Any] = {"intent": intent, "active_user": user, "plan": [], "preface": ""}
+    update: dict[str, Any] = {"intent": intent, "intents": [intent], "active_user": user,
+                              "plan": [], "preface": ""}
 
     if intent == "preference":
         prefs = [a for a in ex.likes if a not in ex.dislikes] + [
@@ -73,8 +81,10 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
     elif intent == "recommend":
         calls.append(_call("recommend_items", user_id=user, k=ex.k or 5,
                            aspects=ex.aspects or prefs[:2] or None))
-    elif intent == "user_profile":
+    elif intent in ("user_profile", "what_matters"):
         calls.append(_call("user_profile", user_id=user))
+    elif intent == "own_history" and not (mentions or ex.ordinal_item):
+        calls.append(_call("user_history", user_id=user, query=message))
     elif intent == "compare":
         active = state.get("active_item")
         pair = mentions[:2] if len(mentions) >= 2 else ([active, *mentions] if active else [])
@@ -93,8 +103,16 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
         elif intent == "aspects":
             calls.append(_call("aspect_ratings", user_id=user, item_id=item, aspects=wanted))
         elif intent == "explain":
+            # The user's own reviews, then others' on both sides: the composer quotes the
+            # side that supports the verdict and one review that disagrees.
             calls.append(_call("aspect_ratings", user_id=user, item_id=item, aspects=None))
-            calls.append(_call("similar_reviews", user_id=user, item_id=item, k=2))
+            calls.append(_call("user_history", user_id=user, item_id=item, k=2))
+            calls.append(_call("similar_reviews", user_id=user, item_id=item, k=2,
+                               min_rating=_PRAISING))
+            calls.append(_call("similar_reviews", user_id=user, item_id=item, k=2,
+                               max_rating=_CRITICAL))
+        elif intent == "own_history":
+            calls.append(_call("user_history", user_id=user, item_id=item))
         elif intent == "reviews":
             query = " ".join(ex.aspects) if ex.aspects else None
             args = {"query": f"{query} {message}"} if query else {"user_id": user}
@@ -103,7 +121,7 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
             calls.append(_call("generate_review", user_id=user, item_id=item))
         elif intent == "item_profile":
             calls.append(_call("item_profile", item_id=item))
-    return update | {"plan": calls}
+    return update | {"plan": [{**c, "intent": intent} for c in calls]}
 
 
 def after_turn(state: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class AgentState(TypedDict, total=False):
     # this turn
     question: str
     intent: str | None
+    intents: list[str]  # every intent of the message, in the order the answer takes them
     preface: str  # deterministic sentences put before the written answer (acknowledgements)
     plan: list[dict[str, Any]]
     records: list[dict[str, Any]]
@@ -39,7 +40,7 @@ class AgentState(TypedDict, total=False):
     tool_steps: int
 
 
-TURN_FIELDS: dict[str, Any] = {"intent": None, "preface": "", "plan": [], "records": [],
+TURN_FIELDS: dict[str, Any] = {"intent": None, "intents": [], "preface": "", "plan": [], "records": [],
                                "draft": "", "answer": "", "verification": {}, "tool_steps": 0}
 
 
