@@ -51,7 +51,7 @@ class Verdict:
     def positive(self) -> bool:
         """Whether the prediction argues for the item (for this user, not in general)."""
         bar = self.usual if self.usual is not None else _PRAISE_FROM
-        return self.rating >= 3.0 and self.rating >= bar - _CLOSE
+        return self.rating >= bar - _CLOSE
 
     def against_usual(self) -> str:
         if self.usual is None:
@@ -171,13 +171,19 @@ def _drivers(aspects: AspectRatingsArtifact, history: UserHistoryArtifact | None
 def _unknown_importance(importance: ImportanceReport) -> str:
     weights = importance.stated()
     top = importance.top()
-    who = {"item_reviewers": f"the {importance.prior_users} reviewers of this item with at "
-                             "least 3 reviews",
-           "population": f"the {importance.prior_users} users with at least 3 reviews",
-           "all_users": f"all {importance.prior_users} users (none has enough reviews)"}
-    return (f"There are not enough of your reviews to tell what matters to you "
-            f"({importance.n_reviews} so far), so these weights are those of people like you: "
-            f"{who[importance.prior]} weigh {top} most ({percent(weights[top])}).")
+    least = importance.min_reviews
+    who = {"item_reviewers": f"the {importance.prior_users} users with at least {least} "
+                             "reviews who reviewed this item",
+           "population": f"the {importance.prior_users} users with at least {least} reviews",
+           "all_users": f"all {importance.prior_users} users (too few have {least} reviews)"}
+    if importance.n_reviews < least:
+        why = (f"There are not enough of your reviews to tell what matters to you "
+               f"({importance.n_reviews} so far)")
+    else:
+        why = (f"Your {importance.n_reviews} reviews show no clear preference among aspects "
+               "(the weights the model learned for you are nearly even)")
+    return (f"{why}, so I go by people like you: {who[importance.prior]} weigh {top} most "
+            f"({percent(weights[top])}).")
 
 
 def _own(history: UserHistoryArtifact | None, rows: dict[str, float], prefer: list[str],

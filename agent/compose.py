@@ -109,13 +109,13 @@ _QUOTE = re.compile(r'"[^"]*"')
 
 def _paragraph(record: dict[str, Any], model: ToolArtifact | None, prefs: list[str]) -> str:
     if model is None:
-        return record["content"]
+        return record.get("content", "")
     for kind, writer in _WRITERS:
         if isinstance(model, kind):
             return writer(model, prefs)
     section = next((name for kind, name in _SINGLE if isinstance(model, kind)), None)
     lines = SECTIONS[section]([model], prefs) if section else None
-    return "\n".join(lines) if lines else record["content"]
+    return "\n".join(lines) if lines else record.get("content", "")
 
 
 # An artifact answering on its own: the section that reads it best.

@@ -28,6 +28,7 @@ class ImportanceReport(Record):
     n_reviews: Count  # the user's training reviews
     distance_from_uniform: Share  # total variation distance to equal weights
     known: bool  # enough evidence to state the weights as the user's
+    min_reviews: Count  # the fewest training reviews that can tell
     prior: Literal["item_reviewers", "population", "all_users"]
     prior_weights: dict[str, Share]  # mean weights of the prior's users
     prior_users: Count  # how many users the prior averages
@@ -56,7 +57,8 @@ class ImportancePriors:
         prior, prior_weights, prior_users = self._prior(item_id)
         return ImportanceReport(weights=weights, n_reviews=n_reviews,
                                 distance_from_uniform=evidence.distance_from_uniform,
-                                known=evidence.known, prior=prior, prior_weights=prior_weights,
+                                known=evidence.known, min_reviews=MIN_IMPORTANCE_REVIEWS,
+                                prior=prior, prior_weights=prior_weights,
                                 prior_users=prior_users)
 
     def _prior(self, item_id: str | None) -> tuple[str, dict[str, float], int]:

@@ -78,7 +78,7 @@ def test_a_how_question_naming_an_aspect_gets_aspect_scores(world):
     plan = plan_turn("How is the location of this one?", {"active_user": user, "active_item": item},
                      MisroutingRouter(), world.catalog, world.context.aspects)
     assert plan["intent"] == "aspects"
-    assert plan["plan"] == [{"name": "aspect_ratings", "args": {
+    assert plan["plan"] == [{"name": "aspect_ratings", "intent": "aspects", "args": {
         "user_id": user, "item_id": item, "aspects": ["location"]}}]
 
 
