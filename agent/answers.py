@@ -25,7 +25,7 @@ from elixir_agent.tools.similar_reviews import ReviewRecord, SimilarReviewsArtif
 from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.tools.user_profile import UserProfileArtifact
 
-__all__ = ["SECTIONS", "Verdict", "excerpt", "verdict"]
+__all__ = ["SECTIONS", "Verdict", "driving_aspects", "excerpt", "verdict"]
 
 _QUOTE_WORDS = 30  # a quoted sentence is cut after this many words
 _CLOSE = 0.1  # a prediction this close to the usual rating is "about your usual"
@@ -166,6 +166,14 @@ def _drivers(aspects: AspectRatingsArtifact, history: UserHistoryArtifact | None
     if importance is not None and not importance.known:
         sentence += " " + _unknown_importance(importance)
     return chosen, sentence
+
+
+def driving_aspects(models: Sequence[ToolArtifact]) -> list[str]:
+    """The one or two aspects driving the verdict (what a "why" answer names), if known."""
+    v, aspects = verdict(models), first(models, AspectRatingsArtifact)
+    if v is None or aspects is None:
+        return []
+    return _drivers(aspects, first(models, UserHistoryArtifact), v)[0]
 
 
 def _unknown_importance(importance: ImportanceReport) -> str:
