@@ -8,15 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MIN_IMPORTANCE_DISTANCE", "MIN_IMPORTANCE_REVIEWS", "ImportanceEvidence",
+__all__ = ["CONFIDENT_REVIEWS", "MIN_IMPORTANCE_DISTANCE", "MIN_IMPORTANCE_REVIEWS", "ImportanceEvidence",
            "importance_evidence", "mean_importance"]
 
 
-# Fewer training reviews than this, or weights closer to uniform than this (total variation
-# distance), and the weights say nothing about the person: they are the model's starting
-# point, not something learned from them (one-review hotel guests get 12-14% per aspect).
+# Fewer training reviews than this, or (below CONFIDENT_REVIEWS) weights closer to uniform
+# than this (total variation distance), and the weights say nothing about the person: they
+# are the model's starting point, not something learned (one-review hotel guests get 12-14%
+# per aspect). From CONFIDENT_REVIEWS reviews on, even weights are learned: the person
+# really weighs aspects evenly (RateBeer users with 25 reviews show it).
 MIN_IMPORTANCE_REVIEWS = 3
 MIN_IMPORTANCE_DISTANCE = 0.05
+CONFIDENT_REVIEWS = 10
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,16 @@ class ImportanceEvidence:
 
 def importance_evidence(weights: dict[str, float], n_reviews: int, *,
                         min_reviews: int = MIN_IMPORTANCE_REVIEWS,
-                        min_distance: float = MIN_IMPORTANCE_DISTANCE) -> ImportanceEvidence:
+                        min_distance: float = MIN_IMPORTANCE_DISTANCE,
+                        confident_reviews: int = CONFIDENT_REVIEWS) -> ImportanceEvidence:
     """How much `weights` (one user's importance, summing to 1) can be stated as theirs."""
     if not weights:
         return ImportanceEvidence(n_reviews, 0.0, False)
     even = 1.0 / len(weights)
     distance = 0.5 * sum(abs(w - even) for w in weights.values())
-    return ImportanceEvidence(int(n_reviews), float(distance),
-                              n_reviews >= min_reviews and distance >= min_distance)
+    known = n_reviews >= min_reviews and (distance >= min_distance
+                                          or n_reviews >= confident_reviews)
+    return ImportanceEvidence(int(n_reviews), float(distance), known)
 
 
 def mean_importance(weight_maps: Sequence[dict[str, float]]) -> dict[str, float]:

@@ -119,8 +119,9 @@ def test_two_users_get_different_why_answers(world, routed_agent):
 
 def test_importance_evidence_and_the_population_prior():
     flat = {"a": 0.25, "b": 0.25, "c": 0.25, "d": 0.25}
-    assert importance_evidence(flat, 10).distance_from_uniform == 0.0
-    assert not importance_evidence(flat, 10).known  # uniform says nothing
+    assert importance_evidence(flat, 5).distance_from_uniform == 0.0
+    assert not importance_evidence(flat, 5).known  # near the starting point: says nothing
+    assert importance_evidence(flat, 30).known  # learned from 30 reviews: evenly weighed
     peaked = {"a": 0.55, "b": 0.15, "c": 0.15, "d": 0.15}
     assert importance_evidence(peaked, 10).distance_from_uniform == pytest.approx(0.3)
     assert importance_evidence(peaked, 10).known
