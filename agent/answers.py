@@ -24,6 +24,7 @@ from elixir_agent.tools.predict_rating import PredictRatingArtifact
 from elixir_agent.tools.similar_reviews import ReviewRecord, SimilarReviewsArtifact
 from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.tools.user_profile import UserProfileArtifact
+from elixir_agent.tools.what_if import WhatIfArtifact
 
 __all__ = ["SECTIONS", "Verdict", "driving_aspects", "excerpt", "verdict"]
 
@@ -358,6 +359,28 @@ def _own_history(models: Sequence[ToolArtifact], prefs: list[str]) -> list[str] 
     return lines
 
 
+def _what_if(models: Sequence[ToolArtifact], prefs: list[str]) -> list[str] | None:
+    w = first(models, WhatIfArtifact)
+    if w is None or not w.new_weights:
+        return None
+    named = " and ".join(w.aspects)
+    share = sum(w.new_weights[a] for a in w.aspects)
+    now = sum(w.weights.get(a, 0.0) for a in w.aspects)
+    lines = [f"If {named} mattered most to you ({percent(share)} of your weight instead of "
+             f"{percent(now)}), "
+             + (f"{w.item.item_name} would come to {score(w.item.new_rating)} instead of "
+                f"{score(w.item.rating)}." if w.item else "your recommendations would change.")]
+    if [r.item_id for r in w.after] == [r.item_id for r in w.before]:
+        lines.append(f"Your top {len(w.after)} would stay in the same order.")
+    else:
+        lines.append(f"Your top {len(w.after)} would become (hypothetical):")
+        lines += [f"{r.rank}. {r.item_name} ({r.item_id}): {score(r.new_rating)}" for r in w.after]
+        lines.append("instead of, in order: " + "; ".join(f"{r.item_name} {score(r.rating)}"
+                                                          for r in w.before) + ".")
+    lines.append("Say \"reset\" to go back to your own weights.")
+    return lines
+
+
 SECTIONS: dict[str, Section] = {
     "rating": _rating,
     "explain": _explain,
@@ -365,4 +388,5 @@ SECTIONS: dict[str, Section] = {
     "what_matters": _what_matters,
     "compare": _compare,
     "own_history": _own_history,
+    "what_if": _what_if,
 }

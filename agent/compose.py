@@ -29,6 +29,7 @@ from elixir_agent.tools.recommend_items import RecommendItemsArtifact
 from elixir_agent.tools.similar_reviews import SimilarReviewsArtifact
 from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.tools.user_profile import UserProfileArtifact
+from elixir_agent.tools.what_if import WhatIfArtifact
 
 __all__ = ["compose", "digest", "error_text"]
 
@@ -41,6 +42,7 @@ _COVERS: dict[str, tuple[type[ToolArtifact], ...]] = {
     "what_matters": (UserProfileArtifact, AspectRatingsArtifact),
     "compare": (CompareItemsArtifact,),
     "own_history": (UserHistoryArtifact,),
+    "what_if": (WhatIfArtifact,),
 }
 
 
@@ -120,7 +122,7 @@ def _paragraph(record: dict[str, Any], model: ToolArtifact | None, prefs: list[s
 
 # An artifact answering on its own: the section that reads it best.
 _SINGLE = ((PredictRatingArtifact, "rating"), (AspectRatingsArtifact, "aspects"),
-           (UserHistoryArtifact, "own_history"))
+           (UserHistoryArtifact, "own_history"), (WhatIfArtifact, "what_if"))
 
 
 def _generated(a: GenerateReviewArtifact, prefs: list[str]) -> str:

@@ -23,6 +23,8 @@ _CORRECTION = re.compile(r"^\s*(?:i meant|i mean|sorry|oops|no,? i mean|typo|mak
                          re.IGNORECASE)
 _WHAT_MATTERS = re.compile(r"\b(?:matters?|care|weigh\w*|important|importance)\b.*\bmost\b|"
                            r"\bmost\b.*\b(?:matters?|important|care|weigh\w*)\b", re.IGNORECASE)
+_WHAT_IF = re.compile(r"\bwhat if i (?:cared|care|cares)\b", re.IGNORECASE)
+_RESET = re.compile(r"^\s*(?:reset|start over|undo that|back to (?:my|normal))\b", re.IGNORECASE)
 _ASPECT_QUESTION = re.compile(r"^\s*(?:and\s+)?(?:how|what about|is|are)\b", re.IGNORECASE)
 _HELP = ("I can predict how much you would like an item, break that down by aspect, show "
          "real reviews as evidence, recommend items you have not reviewed, compare two items "
@@ -47,7 +49,11 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
             "reviews", "item_profile", "rating", "out_of_scope"):
         intent = "aspects"  # "how is the appearance of X?" names an aspect: score it
 
-    if intent in ("user_profile", "aspects") and _WHAT_MATTERS.search(message):
+    if _RESET.search(message):
+        intent = "reset"
+    elif _WHAT_IF.search(message) and ex.aspects:
+        intent = "what_if"
+    elif intent in ("user_profile", "aspects") and _WHAT_MATTERS.search(message):
         intent = "what_matters"  # "which aspect matters most to me?" asks for the weights
 
     user = ex.user or state.get("active_user")
@@ -64,6 +70,9 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
         said = ", ".join(ex.likes) or "nothing I recognise as an aspect"
         less = f" and less about {', '.join(ex.dislikes)}" if ex.dislikes else ""
         update["preface"] = f"Noted: you care about {said}{less}. I will weigh that from now on."
+    if intent == "reset":
+        return update | {"what_if": None, "preface": "Back to your own weights: answers use "
+                                                     "what the model learned from your reviews."}
     if intent == "help":
         return update | {"preface": _HELP}
     if intent == "out_of_scope":
@@ -74,6 +83,11 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
 
     item = ex.ordinal_item or (mentions[0] if mentions else None) or state.get("active_item")
     calls: list[dict[str, Any]] = []
+    imagined = ex.aspects[:1] if intent == "what_if" else state.get("what_if")
+    if intent == "what_if":
+        update["what_if"] = imagined
+        calls.append(_call("what_if", user_id=user, aspects=imagined, item_id=item))
+        return update | {"plan": [{**c, "intent": intent} for c in calls]}
     wanted = ex.aspects or None
     if intent == "preference":
         if item and ex.likes:
@@ -121,6 +135,10 @@ def plan_turn(message: str, state: dict[str, Any], router: IntentRouter,
             calls.append(_call("generate_review", user_id=user, item_id=item))
         elif intent == "item_profile":
             calls.append(_call("item_profile", item_id=item))
+    if imagined and intent in ("recommend", "rating", "explain"):
+        # A what-if holds for the rest of the conversation, until "reset".
+        calls.append(_call("what_if", user_id=user, aspects=imagined,
+                           item_id=item if intent != "recommend" else None))
     return update | {"plan": [{**c, "intent": intent} for c in calls]}
 
 

@@ -28,6 +28,7 @@ from elixir_agent.tools import (
     similar_reviews,
     user_history,
     user_profile,
+    what_if,
 )
 from elixir_agent.tools.context import ToolContext
 
@@ -46,6 +47,7 @@ BUILTIN: dict[str, ToolFactory] = {
     "user_profile": user_profile.make,
     "compare_items": compare_items.make,
     "user_history": user_history.make,
+    "what_if": what_if.make,
 }
 
 

@@ -151,3 +151,26 @@ def test_a_one_review_user_is_told_their_importance_is_not_known(world):
     assert _first(answer).startswith("There are not enough of your reviews")
     prior_top = max(profile.importance.prior_weights, key=profile.importance.prior_weights.get)
     assert f"weigh {prior_top} most" in answer and "users with at least 3 reviews" in answer
+
+
+def _order(turn):
+    artifact = next((parse_artifact(c.artifact) for c in turn.tool_calls if c.name == "what_if"), None)
+    if artifact is not None:
+        return [r.item_id for r in artifact.after]
+    return [it.item_id for it in _artifact(turn, "recommend_items").items]
+
+
+def test_what_if_reorders_recommendations_until_reset(world, routed_agent):
+    agent = routed_agent()
+    user = world.test.iloc[0].user_id
+    weights = agent.ask("Which aspect matters most to me?", conversation_id="wi", user_id=user)
+    least = min(_artifact(weights, "user_profile").importance.weights,
+                key=_artifact(weights, "user_profile").importance.weights.get)
+    before = _order(_ask(agent, "what should I try next?", user, None, "wi"))
+    turn = _ask(agent, f"What if I cared most about {least}?", user, None, "wi")
+    assert turn.intent == "what_if" and _first(turn.answer).startswith(f"If {least} mattered most")
+    imagined = _order(_ask(agent, "what should I try next?", user, None, "wi"))
+    assert imagined != before  # the order follows the imagined weights for the rest of the talk
+    turn = _ask(agent, "reset", user, None, "wi")
+    assert "Back to your own weights" in turn.answer
+    assert _order(_ask(agent, "what should I try next?", user, None, "wi")) == before
