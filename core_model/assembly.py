@@ -62,7 +62,7 @@ def build_artifacts(dataset: PreparedDataset) -> RunArtifacts:
         seen={str(u): list(v) for u, v in seen.items()}, dataset=info.name)
 
 
-def build_tokenizer(cfg: ModelConfig, train_texts: list[str], seed: int):
+def build_tokenizer(cfg: ModelConfig, train_texts: list[str]):
     if cfg.backbone is not None:
         return load_tokenizer(cfg.backbone)
     return train_sentencepiece(train_texts, cfg.vocab_size)
@@ -101,7 +101,7 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
     valid = _tensors(dataset.split("valid"), artifacts, model_cfg)
     tokenizer, train_labels, valid_labels = None, [], []
     if model_cfg.text:
-        tokenizer = build_tokenizer(model_cfg, train.texts, train_cfg.seed)
+        tokenizer = build_tokenizer(model_cfg, train.texts)
         model_cfg = replace(model_cfg, vocab_size=len(tokenizer))
         train_labels = encode_targets(tokenizer, train.texts, model_cfg.max_target_tokens)
         valid_labels = encode_targets(tokenizer, valid.texts, model_cfg.max_target_tokens)
