@@ -176,7 +176,8 @@ class _Nodes:
         emit = get_stream_writer()
         records = []
         for k, call in enumerate(state.get("plan") or []):
-            records.append(self._run(call["name"], call["args"]))
+            records.append(self._run(call["name"], call["args"]) | (
+                {"intent": call["intent"]} if call.get("intent") else {}))
             emit({"tool_record": records[-1], "index": k})
         return {"records": records}
 
@@ -235,7 +236,7 @@ class _Nodes:
 
     def _compose(self, state: AgentState) -> str:
         body = compose(state.get("records") or [], preferences=state.get("preferences") or [],
-                       intent=state.get("intent"))
+                       intent=state.get("intent"), intents=state.get("intents"))
         return "\n\n".join(p for p in (state.get("preface") or "", body) if p)
 
     def verify(self, state: AgentState) -> dict:

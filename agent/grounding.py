@@ -1,9 +1,10 @@
 """The grounding check: every number and every cited review id in an answer must be in the evidence.
 
-Evidence is the artifacts of the turn's tool calls. Numbers are collected from them by kind:
-shares (aspect importance, similarity, stated as percentages or fractions), counts (review
-counts, k, ranks, list lengths, claimed only next to a counted noun) and values (ratings,
-aspect ratings, means, differences). An answer number matches a fact of its kind at the
+Evidence is the artifacts of the turn's tool calls, read through the model each tool declared
+(`tools.artifacts`): the model's annotations say which fields are shares (aspect importance,
+similarity, stated as percentages or fractions), counts (review counts, k, ranks, list
+lengths, claimed only next to a counted noun), values (ratings, aspect ratings, means,
+differences), names, review ids and quotable review text. Nothing is guessed from key names. An answer number matches a fact of its kind at the
 precision it is written with: "4.3" matches 4.2987, "4" matches only 4.0 - a draft that
 rounds a rating to a whole star is sent back rather than trusted.
 
@@ -20,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from elixir_agent.tools.artifacts import facts, parse_artifact
+
 __all__ = ["Evidence", "check", "cited_ids"]
 
 _CITATION = re.compile(r"\[([A-Za-z0-9][\w:.\-/]*)\]")
@@ -33,8 +36,6 @@ _SCALE = re.compile(r"\bout of 5\b|\b1\s*[-–to]+\s*5\b|/\s*5\b", re.IGNORECASE
 _LIST_MARKER = re.compile(r"^\s*(\d+)[.)]\s", re.MULTILINE)
 _TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
 _NON_FINITE = re.compile(r"(?<![\w.])[-+]?(?:nan|inf(?:inity)?)(?![\w])", re.IGNORECASE)
-_SHARE_KEYS = ("importance", "similarity", "share")
-_COUNT_KEYS = ("n_reviews", "k", "rank", "count")
 
 
 @dataclass
@@ -45,47 +46,49 @@ class Evidence:
     review_ids: set[str] = field(default_factory=set)
     strings: set[str] = field(default_factory=set)  # ids and names, removed before number check
     texts: list[str] = field(default_factory=list)  # review texts: quoting them is not a claim
-    non_finite: list[str] = field(default_factory=list)  # keys holding NaN/inf: never evidence
+    non_finite: list[str] = field(default_factory=list)  # kinds holding NaN/inf: never evidence
 
     @classmethod
     def from_artifacts(cls, artifacts: Iterable[dict[str, Any]],
                        extra_strings: Iterable[str] = ()) -> Evidence:
         evidence = cls(strings=set(extra_strings))
         for artifact in artifacts:
-            evidence._walk(artifact, "")
+            model = parse_artifact(artifact)
+            if model is None:  # a plugin tool without a declared model: its numbers as values
+                evidence._undeclared(artifact)
+                continue
+            for kind, value in facts(model):
+                evidence._add(kind, value)
         return evidence
 
-    def _walk(self, node: Any, key: str) -> None:
-        if isinstance(node, dict):
-            if "review_id" in node:
-                self.review_ids.add(str(node["review_id"]))
-            for k, v in node.items():
-                self._walk(v, str(k))
-        elif isinstance(node, (list, tuple)):
-            if key in ("items", "reviews"):
-                self.counts.append(float(len(node)))
-            for v in node:
-                self._walk(v, key)
-        elif isinstance(node, bool) or node is None:
+    def _add(self, kind: str, value: Any) -> None:
+        if kind in ("share", "count", "value") and not math.isfinite(float(value)):
+            self.non_finite.append(kind)
             return
-        elif isinstance(node, (int, float)):
-            value = float(node)
-            if not math.isfinite(value):
-                self.non_finite.append(key or "value")
-                return
-            if any(s in key for s in _SHARE_KEYS):
-                self.shares.append(value)
-            elif key in _COUNT_KEYS:
-                self.counts.append(value)
-            else:
-                self.values.append(value)
-                self.values.append(abs(value))  # "1.03 better" states a signed difference
-        elif isinstance(node, str) and key.endswith(("_id", "_name", "_a", "_b", "better")):
-            self.strings.add(node)
+        if kind == "share":
+            self.shares.append(float(value))
+        elif kind == "count":
+            self.counts.append(float(value))
+        elif kind == "value":
+            self.values.append(float(value))
+            self.values.append(abs(float(value)))  # "1.03 better" states a signed difference
+        elif kind == "review_id":
+            self.review_ids.add(str(value))
+        elif kind == "name":
+            self.strings.add(str(value))
             # "Royal Lodge 27" names "Royal Lodge 27 (synthetic)": its 27 is not a claim.
-            self.strings.add(_TRAILING_NOTE.sub("", node))
-        elif isinstance(node, str) and key in ("text", "generated_review"):
-            self.texts.append(_flat(node))
+            self.strings.add(_TRAILING_NOTE.sub("", str(value)))
+        elif kind == "quote":
+            self.texts.append(_flat(str(value)))
+
+    def _undeclared(self, node: Any) -> None:
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, (list, tuple)):
+            for v in node:
+                self._undeclared(v)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            self._add("value", node)
 
 
 def cited_ids(answer: str) -> list[str]:
@@ -125,7 +128,7 @@ def check(answer: str, evidence: Evidence, *, question: str = "") -> CheckResult
     for match in _NON_FINITE.finditer(text):
         checked.append(match.group(0))
         unsupported.append(match.group(0))
-    unsupported += [f"{key}=non-finite" for key in evidence.non_finite]
+    unsupported += [f"{kind}=non-finite" for kind in evidence.non_finite]
     for match in _NUMBER.finditer(text):
         raw, percent = match.group(1), bool(match.group(2))
         number = float(raw)

@@ -24,6 +24,9 @@ ITEM_INTENTS = {"rating", "aspects", "explain", "reviews", "generated_review", "
 # An intent no tool declares is served by the tools of a close one.
 _FALLBACK = {"own_history": "user_profile", "what_matters": "user_profile",
              "similar_items": "recommend", "what_if": "aspects"}
+# A "why" answer quotes reviews on both sides: those that support the verdict and one that
+# disagrees. A tool with min/max rating arguments is called once per side for it.
+_PRAISING, _CRITICAL = 3.5, 3.0
 _CORRECTION = re.compile(r"^\s*(?:i meant|i mean|sorry|oops|no,? i mean|typo|make that)\b",
                          re.IGNORECASE)
 _HELP = ("I can predict how much you would like an item, break that down by aspect, show "
@@ -54,11 +57,13 @@ def plan_turn(message: str, state: dict[str, Any], parser: QuestionParser,
                 continue
             intent = "aspects"  # "taste matters most to me": show it for the item at hand
         if intent == "reset":
-            update |= {"preferences": [], "dislikes": []}
+            update |= {"preferences": [], "dislikes": [], "what_if": None}
             prefs = []
-            prefaces.append("Done: I have forgotten the preferences you stated; answers use "
-                            "your own history again.")
+            prefaces.append("Done: I have forgotten the preferences and what-ifs you stated; "
+                            "answers use your own history again.")
             continue
+        if intent == "what_if" and parsed.aspects:
+            update["what_if"] = parsed.aspects[:1]  # holds for the rest of the conversation
         if intent in ("help", "out_of_scope"):
             prefaces.append(_HELP if intent == "help" else _OUT_OF_SCOPE)
             continue
@@ -82,7 +87,9 @@ def plan_turn(message: str, state: dict[str, Any], parser: QuestionParser,
         for tool in chosen:
             args = _fill(tool, slots)
             if args is not None:
-                calls.append({"name": tool.name, "args": args, "intent": asked})
+                calls += [{"name": tool.name, "args": a, "intent": asked}
+                          for a in _sides(intent, tool, args)]
+        calls += _imagined(intent, state, update, slots, tools, asked)
     unique, seen = [], set()
     for call in calls:
         key = (call["name"], repr(sorted(call["args"].items())))
@@ -103,6 +110,28 @@ def _guard_rails(message: str, parsed: ParsedQuestion, state: dict[str, Any]) ->
             parsed.ordinal_item and intents == ["aspects"] and not parsed.aspects):
         return ["rating"]  # "the second one?" after a list: how would I like it
     return intents
+
+
+def _sides(intent: str, tool: BaseTool, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """For "why", reviews on both sides of the verdict; otherwise the call as filled."""
+    fields = getattr(tool.args_schema, "model_fields", {})
+    if intent != "explain" or not {"min_rating", "max_rating"} <= set(fields):
+        return [args]
+    base = {"k": 2, **args}
+    return [{**base, "min_rating": _PRAISING}, {**base, "max_rating": _CRITICAL}]
+
+
+def _imagined(intent: str, state: dict[str, Any], update: dict[str, Any], slots: dict[str, Any],
+              tools: dict[str, BaseTool], asked: str) -> list[dict[str, Any]]:
+    """A what-if stated earlier is shown again beside later verdicts, until "reset"."""
+    imagined = state.get("what_if")
+    if (not imagined or "what_if" in update or intent not in ("recommend", "rating", "explain")
+            or "what_if" not in tools):
+        return []
+    args = {"user_id": slots.get("user_id"), "aspects": imagined}
+    if intent != "recommend" and slots.get("item_id"):
+        args["item_id"] = slots["item_id"]
+    return [{"name": "what_if", "args": args, "intent": asked}] if args["user_id"] else []
 
 
 def _few_words(message: str) -> bool:
@@ -175,6 +204,11 @@ def _slots(intent: str, parsed: ParsedQuestion, state: dict[str, Any], user: str
                 "one we are discussing.")
         slots |= {"item_a": pair[0], "item_b": pair[1]}
         return slots, ""
+    if intent == "what_if":
+        slots["item_id"] = _item(parsed, state)  # optional: the re-ordered list needs none
+        return slots, ""
+    if intent == "own_history" and not parsed.items:
+        slots["query"] = message  # "what have I said about stouts?"
     if intent in ITEM_INTENTS or (intent == "own_history" and parsed.items):
         slots["item_id"] = _item(parsed, state)
         if (intent in ITEM_INTENTS and slots["item_id"] is None) or _needs_name(parsed):

@@ -27,6 +27,7 @@ class AgentState(TypedDict, total=False):
     preferences: list[str]  # aspects the person said matter to them, most important first
     dislikes: list[str]  # aspects the person said matter less
     pending_intent: str | None  # the intent of a turn that failed on an unknown name
+    what_if: list[str] | None  # aspects the person asked to imagine caring most about
     # this turn
     question: str
     intent: str | None  # the first of `intents`

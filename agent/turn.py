@@ -18,6 +18,7 @@ class ToolCallRecord:
     artifact: dict[str, Any] | None
     status: str  # "success" or "error" (an error's content is the message the LLM read)
     seconds: float
+    intent: str | None = None  # the intent the planner made this call for, if it said
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToolCallRecord:

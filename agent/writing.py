@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
+from elixir_agent.agent.answers import verdict
 from elixir_agent.agent.compose import compose, digest
 from elixir_agent.agent.llm import Writer, load_prompt
+from elixir_agent.tools.artifacts import parse_artifact
 
 __all__ = ["DRAFTING_MODES", "Drafter", "default_drafting", "lead_problems"]
 
@@ -160,9 +162,6 @@ def lead_problems(lead: str, question: str, facts: str, records: list[dict]) -> 
 
 
 def _predicted_rating(records: list[dict]) -> float | None:
-    for record in records:
-        artifact = record.get("artifact") or {}
-        if record["status"] == "success" and record["name"] in ("predict_rating",
-                                                                "aspect_ratings"):
-            return float(artifact["rating"])
-    return None
+    models = [parse_artifact(r.get("artifact")) for r in records if r["status"] == "success"]
+    found = verdict([m for m in models if m is not None])
+    return None if found is None else found.rating

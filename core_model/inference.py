@@ -23,11 +23,17 @@ import torch
 import torch.nn as nn
 
 from elixir_agent.core_model.checkpoint import RunArtifacts, RunDirError, load_model
+from elixir_agent.core_model.importance import (
+    ImportanceEvidence,
+    importance_evidence,
+    mean_importance,
+)
 from elixir_agent.core_model.model import Elixir
 from elixir_agent.errors import UserError
 
-__all__ = ["ElixirRecommender", "NonFinitePredictionError", "Prediction", "Recommender",
-           "UnknownIdError", "load_recommender"]
+__all__ = ["ElixirRecommender", "ImportanceEvidence", "NonFinitePredictionError", "Prediction",
+           "Recommender", "UnknownIdError", "importance_evidence", "load_recommender",
+           "mean_importance"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """`elixir-agent eval`: the agent against the core-only explainer on the same test pairs.
 
 Run with: elixir-agent eval --run runs/rb --index runs/rb/index --data runs/rb/data --pairs 200 --out reports/rb
+
+Beside the "why" question the agent can be asked other kinds on the same pairs
+(`--questions rating,aspects,compare,what_matters`), and an earlier run's answers can be scored
+beside this run's (`--previous reports/rb-old/pairs.jsonl`, e.g. from the previous release).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ def eval_command(
                                            "shipped with the package."),
     scenario_pairs: int = typer.Option(5, "--scenario-pairs", min=1, help="Test pairs each scenario runs on."),
     systems: str = typer.Option("core,agent", "--systems", help="Comma-separated systems to run: core, agent."),
+    questions: str = typer.Option("", "--questions", help="Other question kinds to ask the agent on the same "
+                                  "pairs, comma-separated: rating, aspects, compare, what_matters."),
+    previous: Path | None = typer.Option(None, "--previous", help="pairs.jsonl of an earlier eval run (same --data, "
+                                         "--pairs, --seed): its agent answers are scored beside this run's as "
+                                         "agent_previous."),
     resamples: int = typer.Option(200, "--resamples", min=10, help="Bootstrap resamples per metric."),
     seed: int = typer.Option(0, "--seed", help="Seed of the pair draw and of the bootstrap."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
@@ -38,11 +47,15 @@ def eval_command(
 
     Metrics: BLEU-1/4, ROUGE-1/2/L, METEOR (chrF when WordNet data is not installed),
     MiniLM embedding similarity, USR/FMR/FCR/DIV, RMSE/MAE, rating-text consistency,
-    groundedness, citation rate, length and latency, with 95% bootstrap intervals.
+    answers-the-question, groundedness (over answers that answer), citation rate, personal
+    (own history / own review cited, users with 3+ training reviews), distinctness across
+    users, length and latency, with 95% bootstrap intervals. Failed answers are listed
+    verbatim at the top of the report.
     """
     from elixir_agent.agent.context import check_paths
     from elixir_agent.core_model.data.storage import load_prepared
     from elixir_agent.core_model.inference import load_recommender
+    from elixir_agent.eval.answers import QUESTION_KINDS
     from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer
     from elixir_agent.eval.runner import evaluate, select_pairs
     from elixir_agent.retrieval.embedder import Embedder
@@ -51,7 +64,12 @@ def eval_command(
     unknown = set(wanted) - {"core", "agent"}
     if unknown or not wanted:
         raise typer.BadParameter(f"unknown systems {sorted(unknown)}; expected core and/or agent", param_hint="--systems")
-    if (scenarios or bundled_scenarios or judge) and "agent" not in wanted:
+    kinds = [q.strip() for q in questions.split(",") if q.strip()]
+    bad = [k for k in kinds if k not in QUESTION_KINDS or k == "why"]
+    if bad:
+        raise typer.BadParameter(f"unknown question kinds {bad}; expected some of "
+                                 f"{', '.join(k for k in QUESTION_KINDS if k != 'why')}", param_hint="--questions")
+    if (scenarios or bundled_scenarios or judge or kinds or previous) and "agent" not in wanted:
         raise typer.BadParameter("scenarios and the judge need the agent in --systems", param_hint="--systems")
 
     check_paths(run, index, data)
@@ -68,9 +86,18 @@ def eval_command(
     if "core" in wanted:
         explainers.append(CoreExplainer(recommender))
     agent = None
+    asked = []
+    train = dataset.split("train")
     if "agent" in wanted:
         agent = _build_agent(run, data, recommender, index, embedder, llm)
-        explainers.append(AgentExplainer(lambda q, cid: agent.ask(q, conversation_id=cid), fallback=recommender))
+
+        def ask(question, conversation_id, **context):
+            return agent.ask(question, conversation_id=conversation_id, **context)
+
+        names = train.drop_duplicates("item_id").set_index("item_id")["item_name"].astype(str).to_dict()
+        explainers.append(AgentExplainer(ask, fallback=recommender))
+        asked = [AgentExplainer(ask, fallback=recommender, kind=kind, item_name=lambda i: names.get(i, i),
+                                other_item=_other_item(chosen, names)) for kind in kinds]
 
     out.mkdir(parents=True, exist_ok=True)
     scenario_results = None
@@ -85,9 +112,24 @@ def eval_command(
     meta = {"run": str(run), "index": str(index), "data": str(data), "llm": llm, "judge": judge or "off",
             "dataset": dataset.info.name, "synthetic": dataset.info.synthetic,
             "machine": f"{platform.machine()} {platform.system()}, python {platform.python_version()}"}
+    history = train.groupby(train["user_id"].astype(str))["review_id"].agg(lambda ids: set(map(str, ids))).to_dict()
     evaluate(chosen, explainers, out, aspects=dataset.aspects, encoder=embedder, resamples=resamples,
-             seed=seed, judge=pairwise, scenario_results=scenario_results, meta=meta, progress=progress)
+             seed=seed, judge=pairwise, scenario_results=scenario_results, meta=meta, progress=progress,
+             history=history, questions=asked, previous=previous)
     typer.echo(f"report: {out / 'report.md'}")
+
+
+def _other_item(chosen, names: dict[str, str]):
+    """For a compare question: the next chosen pair's item that is not this one."""
+    items = list(dict.fromkeys(p.item_id for p in chosen))
+
+    def other(user_id: str, item_id: str) -> tuple[str, str]:
+        pool = [i for i in items if i != item_id] or [i for i in names if i != item_id]
+        start = items.index(item_id) if item_id in items else 0
+        choice = pool[start % len(pool)]
+        return choice, names.get(choice, choice)
+
+    return other
 
 
 def _build_agent(run: Path, data: Path, recommender, index_dir: Path, embedder, llm: str):
@@ -117,7 +159,7 @@ def _run_scenarios(agent, recommender, dataset, chosen, path, bundled, n, out: P
         name = names.get(pair.item_id)
         contexts.append({"user": pair.user_id, "item": pair.item_id, "item_name": name if isinstance(name, str) else "",
                          "aspect": top, "rating": float(prediction.rating)})
-    return run_scenarios(scenarios, lambda q, cid: agent.ask(q, conversation_id=cid), contexts,
+    return run_scenarios(scenarios, lambda q, cid, **kw: agent.ask(q, conversation_id=cid, **kw), contexts,
                          transcript_path=out / "scenarios.jsonl")
 
 

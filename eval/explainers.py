@@ -13,6 +13,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from elixir_agent.eval.answers import QUESTION_KINDS
+from elixir_agent.tools.artifacts import parse_artifact
+from elixir_agent.tools.aspect_ratings import AspectRatingsArtifact
+from elixir_agent.tools.predict_rating import PredictRatingArtifact
+from elixir_agent.tools.user_history import UserHistoryArtifact
+from elixir_agent.tools.user_profile import UserProfileArtifact
+
 __all__ = [
     "QUESTION",
     "AgentExplainer",
@@ -22,7 +29,7 @@ __all__ = [
     "GroundingCounts",
 ]
 
-QUESTION = "Would user {user} like item {item}, and why?"
+QUESTION = QUESTION_KINDS["why"]
 
 
 @dataclass(frozen=True)
@@ -90,28 +97,47 @@ class CoreExplainer:
 
 
 class AgentExplainer:
-    """The agent, asked the evaluation question in a fresh conversation per pair.
+    """The agent, asked one kind of question (`QUESTION_KINDS`) in a fresh conversation per pair.
 
-    `ask(question, conversation_id)` returns the agent's turn (`elixir_agent.agent.turn.Turn`
-    or anything with `answer`, `tool_calls`, `cited_review_ids`, `verification`, `evidence`).
-    The rating and aspect ratings are read from the turn's evidence (the predict_rating and
-    aspect_ratings tool artifacts); when the agent did not look them up, `fallback` (the core
-    recommender) supplies them so that rating-text consistency is judged on the same numbers.
+    `ask(question, conversation_id, user_id=..., item_id=...)` returns the agent's turn
+    (`elixir_agent.agent.turn.Turn` or anything with `answer`, `tool_calls`,
+    `cited_review_ids`, `verification`, `evidence`); the user and the item go in as the
+    conversation's context, not only inside the question, so any id works. The rating and
+    aspect ratings are read from the turn's evidence (the typed rating artifacts); when the
+    agent did not look them up, `fallback` (the core recommender) supplies them so that
+    rating-text consistency is judged on the same numbers. A "compare" question needs
+    `other_item(user, item) -> (item id, name)`, the item to compare with.
     """
 
-    name = "agent"
-
-    def __init__(self, ask: Callable[[str, str], Any], fallback: Any | None = None,
-                 question: str = QUESTION, conversation_prefix: str = "eval"):
+    def __init__(self, ask: Callable[..., Any], fallback: Any | None = None,
+                 question: str | None = None, conversation_prefix: str = "eval", *,
+                 kind: str = "why", other_item: Callable[[str, str], tuple[str, str]] | None = None,
+                 item_name: Callable[[str], str] | None = None):
+        if kind not in QUESTION_KINDS:
+            raise ValueError(f"unknown question kind {kind!r}; known: {', '.join(QUESTION_KINDS)}")
+        if kind == "compare" and other_item is None:
+            raise ValueError("a compare question needs other_item(user, item)")
         self.ask = ask
         self.fallback = fallback
-        self.question = question
+        self.question = question or QUESTION_KINDS[kind]
         self.conversation_prefix = conversation_prefix
+        self.kind = kind
+        self.name = "agent" if kind == "why" else f"agent:{kind}"
+        self.other_item = other_item
+        self.item_name = item_name or (lambda item: item)
 
     def explain(self, user_id: str, item_id: str) -> Explanation:
-        question = self.question.format(user=user_id, item=item_id)
+        extra: dict[str, Any] = {"kind": self.kind}
+        format_args = {"user": user_id, "item": item_id}
+        if self.other_item is not None and self.kind == "compare":
+            other, other_name = self.other_item(user_id, item_id)
+            format_args["other_name"] = other_name
+            extra["compared"] = [self.item_name(item_id), other_name]
+            extra["compared_ids"] = [item_id, other]
+        question = self.question.format(**format_args)
         start = time.perf_counter()
-        turn = self.ask(question, f"{self.conversation_prefix}:{user_id}:{item_id}")
+        turn = self.ask(question, f"{self.conversation_prefix}:{self.kind}:{user_id}:{item_id}",
+                        user_id=user_id, item_id=item_id)
         latency = time.perf_counter() - start
         rating, aspects = _ratings_from_evidence(turn.evidence)
         if (rating is None or not aspects) and self.fallback is not None:
@@ -126,23 +152,40 @@ class AgentExplainer:
             cited_known=len(v.cited_ids) - len(v.unknown_ids),
             ok=bool(v.ok),
         )
+        if self.kind == "what_matters":
+            extra["top_aspect"] = _top_aspect(turn.evidence, self.fallback, user_id, item_id)
         return Explanation(
             text=turn.answer, rating=rating, aspect_ratings=aspects,
             cited_ids=list(turn.cited_review_ids), grounding=counts, latency=latency,
-            extra={"tools": [c.name for c in turn.tool_calls], "action": v.action,
-                   "planner": getattr(turn, "planner", None)},
+            extra={**extra, "question": question, "tools": [c.name for c in turn.tool_calls],
+                   "action": v.action, "planner": getattr(turn, "planner", None)},
         )
+
+
+def _models(evidence: list[dict[str, Any]]) -> list[Any]:
+    return [m for m in (parse_artifact(a) for a in evidence) if m is not None]
 
 
 def _ratings_from_evidence(evidence: list[dict[str, Any]]) -> tuple[float | None, dict[str, float]]:
     rating: float | None = None
     aspects: dict[str, float] = {}
-    for artifact in evidence:
-        tool, value = artifact.get("tool"), artifact.get("rating")
-        if tool in ("predict_rating", "aspect_ratings") and rating is None and isinstance(value, (int, float)):
-            rating = float(value)
-        if artifact.get("tool") == "aspect_ratings":
-            for aspect, row in (artifact.get("aspects") or {}).items():
-                if isinstance(row, dict) and isinstance(row.get("rating"), (int, float)):
-                    aspects[aspect] = float(row["rating"])
+    for model in _models(evidence):
+        if isinstance(model, (PredictRatingArtifact, AspectRatingsArtifact)) and rating is None:
+            rating = float(model.rating)
+        if isinstance(model, UserHistoryArtifact) and rating is None and model.predicted_rating:
+            rating = float(model.predicted_rating)
+        if isinstance(model, AspectRatingsArtifact):
+            aspects.update({a: float(row.rating) for a, row in model.aspects.items()})
     return rating, aspects
+
+
+def _top_aspect(evidence: list[dict[str, Any]], fallback: Any, user_id: str, item_id: str) -> str | None:
+    """The aspect a 'what matters most to me?' answer must name: the top of the weights the
+    tools say should be stated (the user's, or the prior's when the user's are unknown)."""
+    for model in _models(evidence):
+        if isinstance(model, (UserProfileArtifact, AspectRatingsArtifact)) and model.importance:
+            return model.importance.top()
+    if fallback is None:
+        return None
+    weights = fallback.predict(user_id, item_id).user_importance
+    return max(weights, key=weights.get)

@@ -11,11 +11,11 @@ from elixir_agent.eval.summary import METRIC_LABELS
 __all__ = ["write_report"]
 
 _TEXT = ("bleu1", "bleu4", "rouge1", "rouge2", "rougeL", "meteor", "chrf")
-_SHARES = ("embedding_similarity", "usr", "fmr", "fcr", "consistency", "groundedness", "citation_rate",
-           "verified_ok")
+_SHARES = ("embedding_similarity", "usr", "fmr", "fcr", "consistency", "answers", "groundedness",
+           "citation_rate", "verified_ok", "personal", "cites_own", "distinct")
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
+def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or value != value else f"{value:.{digits}f}"
 
 
@@ -105,6 +105,7 @@ def write_report(summary: dict[str, Any], records: Sequence[dict[str, Any]], out
     lines = [
         "# Explanation evaluation: " + " vs ".join(summary["systems"]),
         "",
+        *_failed_section(summary),
         f"{meta['pairs']} test pairs; aspects: {', '.join(meta['aspects'])}.",
         *(f"- {k}: {v}" for k, v in meta.items() if k not in ("pairs", "aspects")),
         "",
@@ -117,13 +118,15 @@ def write_report(summary: dict[str, Any], records: Sequence[dict[str, Any]], out
         *_metric_table(summary),
         "",
     ]
+    if "questions" in summary:
+        lines += _questions_section(summary["questions"])
     if "judge" in summary:
         lines += _judge_section(summary["judge"])
     if "scenarios" in summary:
         lines += _scenario_section(summary["scenarios"])
     lines += ["## Plots", "", *(f"![{p}]({p})" for p in plots), "", "## Examples", ""]
     for record in list(records)[:3]:
-        lines += [f"### {record['user_id']} x {record['item_id']} (real rating {record['rating']})", "",
+        lines += [f"### {record['user_id']} x {record['item_id']} (real rating {_fmt(record['rating'])})", "",
                   f"- **real review**: {record['reference']}"]
         lines += [f"- **{s}**: {record['systems'][s]['text']}" for s in summary["systems"]]
         lines.append("")
@@ -149,4 +152,31 @@ def _scenario_section(scenarios: dict[str, Any]) -> list[str]:
     lines += ["", "| scenario | runs | all checks passed |", "|---|---|---|"]
     for name, s in scenarios["scenarios"].items():
         lines.append(f"| {name} | {s['runs']} | {s['passed_runs']} |")
+    return [*lines, ""]
+
+
+def _failed_section(summary: dict[str, Any]) -> list[str]:
+    """Every answer that did not answer its question, verbatim: the first thing to read."""
+    blocks = {name: block.get("failed") or [] for name, block in summary["systems"].items()}
+    blocks.update({name: block.get("failed") or [] for name, block in (summary.get("questions") or {}).items()})
+    failed = [(name, f) for name, items in blocks.items() for f in items]
+    if not failed:
+        return ["Every agent answer answered its question.", ""]
+    lines = [f"## Failed answers ({len(failed)})", "",
+             "Answers without the content their question requires (a rating, a reason and a citation, "
+             "both items and a winner, the top aspect); they count as failures in every metric.", ""]
+    for name, f in failed:
+        text = " ".join(str(f["text"]).split())
+        lines.append(f"- **{name}** {f['user_id']} x {f['item_id']}: \"{f['question']}\" -> {text}")
+    return [*lines, ""]
+
+
+def _questions_section(questions: dict[str, Any]) -> list[str]:
+    lines = ["## Other questions on the same pairs", "",
+             "| question | answers | answers and passes verifier | groundedness (answers that answer) |",
+             "|---|---|---|---|"]
+    for name, block in questions.items():
+        m = block["metrics"]
+        lines.append(f"| {name} | {_cell(m.get('answers'))} | {_cell(m.get('verified_ok'))} | "
+                     f"{_cell(m.get('groundedness'))} |")
     return [*lines, ""]

@@ -156,14 +156,27 @@ def evaluate(pairs: Sequence[Pair], explainers: Sequence[Explainer], out_dir: Pa
              aspects: Sequence[str], encoder: Encoder | None = None,
              sentiment: Callable[[str], float] | None = None, resamples: int = 200, seed: int = 0,
              judge: Any | None = None, scenario_results: dict[str, Any] | None = None,
-             meta: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run, score and report. Returns the summary that was written to `out_dir`."""
+             meta: dict[str, Any] | None = None, progress: bool = True,
+             history: dict[str, set[str]] | None = None, questions: Sequence[Explainer] = (),
+             previous: Path | None = None) -> dict[str, Any]:
+    """Run, score and report. Returns the summary that was written to `out_dir`.
+
+    `questions`: agents asked other kinds of question (rating, aspects, compare, what matters)
+    on the same pairs; they are scored on answering and grounding only. `previous`: the
+    `pairs.jsonl` of an earlier run whose agent answers are scored beside this run's as
+    `agent_previous` (same pairs, same metrics). `history`: user -> training review ids.
+    """
     from elixir_agent.eval.report import write_report
+    from elixir_agent.eval.summary import answer_metrics
 
     out_dir = Path(out_dir)
-    records = run_pairs(pairs, explainers, out_dir / "pairs.jsonl", progress=progress)
+    records = run_pairs(pairs, [*explainers, *questions], out_dir / "pairs.jsonl", progress=progress)
     if not records:
         raise ValueError("no pair was explained by every system; nothing to score")
+    systems = [e.name for e in explainers]
+    if previous is not None:
+        records = _with_previous(records, Path(previous))
+        systems.append(PREVIOUS)
     lexicon = FeatureLexicon.for_aspects(aspects)
     if sentiment is None:
         from elixir_agent.eval.metrics import vader_compound
@@ -172,9 +185,12 @@ def evaluate(pairs: Sequence[Pair], explainers: Sequence[Explainer], out_dir: Pa
     summary: dict[str, Any] = {
         "meta": {**(meta or {}), "pairs": len(records), "aspects": list(aspects),
                  "resamples": resamples, "seed": seed},
-        "systems": {e.name: system_metrics(records, e.name, lexicon, encoder=encoder, sentiment=sentiment,
-                                           resamples=resamples, seed=seed) for e in explainers},
+        "systems": {name: system_metrics(records, name, lexicon, encoder=encoder, sentiment=sentiment,
+                                         resamples=resamples, seed=seed, history=history) for name in systems},
     }
+    if questions:
+        summary["questions"] = {q.name: answer_metrics(records, q.name, lexicon, resamples=resamples, seed=seed)
+                                for q in questions}
     if judge is not None and len(explainers) >= 2:
         summary["judge"] = judge.compare(records, explainers[0].name, explainers[1].name,
                                          out_dir / "judge.jsonl", progress=progress)
@@ -183,3 +199,21 @@ def evaluate(pairs: Sequence[Pair], explainers: Sequence[Explainer], out_dir: Pa
     write_summary(summary, out_dir)
     write_report(summary, records, out_dir)
     return summary
+
+
+PREVIOUS = "agent_previous"
+
+
+def _with_previous(records: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    """Records with the earlier run's agent answer added as `agent_previous` (shared pairs only)."""
+    earlier = load_records(path)
+    if not earlier:
+        raise ValueError(f"{path}: no records to compare with (expected an eval run's pairs.jsonl)")
+    out = []
+    for record in records:
+        before = earlier.get(record["pair_id"], {}).get("systems", {}).get("agent")
+        if before is not None:
+            out.append({**record, "systems": {**record["systems"], PREVIOUS: before}})
+    if not out:
+        raise ValueError(f"{path} shares no pair with this run: run both with the same --data, --pairs and --seed")
+    return out

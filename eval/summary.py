@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from elixir_agent.eval.answers import answers_question, cites_own, mentions_personal, overlaps_by_item
 from elixir_agent.eval.features import FeatureLexicon
 from elixir_agent.eval.metrics import (
     Encoder,
@@ -33,7 +34,9 @@ from elixir_agent.eval.metrics import (
     word_counts,
 )
 
-__all__ = ["METRIC_LABELS", "system_metrics"]
+__all__ = ["METRIC_LABELS", "PERSONAL_FROM", "answer_metrics", "system_metrics"]
+
+PERSONAL_FROM = 3  # users with at least this many training reviews should hear about them
 
 # metric key -> label in the report; the order is the order of the tables.
 METRIC_LABELS: dict[str, str] = {
@@ -41,7 +44,11 @@ METRIC_LABELS: dict[str, str] = {
     "rougeL": "ROUGE-L F1", "meteor": "METEOR", "chrf": "chrF", "embedding_similarity": "Embedding cos",
     "usr": "USR", "fmr": "FMR", "fcr": "FCR", "div": "DIV (lower = more diverse)",
     "rmse": "RMSE", "mae": "MAE", "consistency": "Rating-text consistency",
-    "groundedness": "Groundedness", "citation_rate": "Cites a real review", "verified_ok": "Passes verifier",
+    "answers": "Answers the question", "groundedness": "Groundedness (answers that answer)",
+    "citation_rate": "Cites a real review", "verified_ok": "Answers and passes verifier",
+    "personal": "Personal (own history or weights; users with 3+ reviews)",
+    "cites_own": "Cites own review (users with 3+ reviews)",
+    "distinct": "Distinct across users (overlap <= 50%)", "overlap": "Sentence overlap across users",
 }
 
 
@@ -66,8 +73,12 @@ def system_metrics(
     sentiment: Callable[[str], float] | None = None,
     resamples: int = 200,
     seed: int = 0,
+    history: dict[str, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """{"metrics": {key: {"value", "low", "high"}}, "length": .., "latency": .., "n": .., "text_metric": ..}."""
+    """{"metrics": {key: {"value", "low", "high"}}, "length": .., "latency": .., "n": .., "text_metric": ..}.
+
+    `history` (user -> their training review ids) enables the personal metrics.
+    """
     rows = [r for r in records if system in r["systems"]]
     if not rows:
         raise ValueError(f"no record has an explanation from system {system!r}")
@@ -124,17 +135,13 @@ def system_metrics(
     else:
         point("consistency", None)
 
-    # Groundedness: only systems with a verifier report counts.
+    # Answering, groundedness, personal: only systems with a verifier (the agents) report them.
     counts = [r["systems"][system].get("grounding") for r in rows]
+    failed = None
     if all(c is not None for c in counts):
-        claims = np.array([c["numbers"] + c["cited"] for c in counts], dtype=float)
-        verified = np.array([c["numbers_supported"] + c["cited_known"] for c in counts], dtype=float)
-        if claims.sum():
-            with_ci("groundedness", _share(verified, claims))
-        cites = np.array([c["cited_known"] > 0 for c in counts], dtype=float)
-        with_ci("citation_rate", lambda idx: float(cites[idx].mean()))
-        ok = np.array([c["ok"] for c in counts], dtype=float)
-        with_ci("verified_ok", lambda idx: float(ok[idx].mean()))
+        block = answer_metrics(rows, system, lexicon, resamples=resamples, seed=seed, history=history)
+        metrics.update(block["metrics"])
+        failed = block["failed"]
 
     latencies = [float(r["systems"][system].get("latency", 0.0)) for r in rows]
     return {
@@ -143,4 +150,59 @@ def system_metrics(
         "metrics": metrics,
         "length_words": asdict(summarize(word_counts(hyps))),
         "latency_s": asdict(summarize(latencies)),
+        **({"failed": failed} if failed is not None else {}),
     }
+
+
+def answer_metrics(records: Sequence[dict[str, Any]], system: str, lexicon: FeatureLexicon, *,
+                   resamples: int = 200, seed: int = 0,
+                   history: dict[str, set[str]] | None = None) -> dict[str, Any]:
+    """Whether the answers answer, and how grounded, personal and distinct those that do are.
+
+    A non-answer fails everything: it is not "grounded" for having no claims. Groundedness is
+    pooled over answers that answer; "answers and passes verifier" and the citation, personal
+    and distinctness metrics count a non-answer as a failure.
+    """
+    rows = [r for r in records if system in r["systems"]]
+    answers = [r["systems"][system] for r in rows]
+    n = len(rows)
+    metrics: dict[str, dict[str, float | None]] = {}
+
+    def with_ci(key: str, stat: Callable[[np.ndarray], float], size: int = n) -> None:
+        ci = bootstrap_ci(size, stat, resamples=resamples, seed=seed)
+        metrics[key] = {"value": ci.estimate, "low": ci.low, "high": ci.high}
+
+    kinds = [(a.get("extra") or {}).get("kind", "why") for a in answers]
+    answered = np.array([answers_question(k, a, lexicon) for k, a in zip(kinds, answers, strict=True)],
+                        dtype=float)
+    with_ci("answers", lambda idx: float(answered[idx].mean()))
+    counts = [a["grounding"] for a in answers]
+    claims = np.array([c["numbers"] + c["cited"] for c in counts], dtype=float) * answered
+    verified = np.array([c["numbers_supported"] + c["cited_known"] for c in counts], dtype=float) * answered
+    if claims.sum():
+        with_ci("groundedness", _share(verified, claims))
+    cites = np.array([c["cited_known"] > 0 for c in counts], dtype=float) * answered
+    with_ci("citation_rate", lambda idx: float(cites[idx].mean()))
+    ok = np.array([c["ok"] for c in counts], dtype=float) * answered
+    with_ci("verified_ok", lambda idx: float(ok[idx].mean()))
+    if history is not None:
+        experienced = [i for i, r in enumerate(rows) if len(history.get(r["user_id"], ())) >= PERSONAL_FROM]
+        if experienced:
+            personal = np.array([answered[i] * mentions_personal(answers[i]["text"]) for i in experienced])
+            own = np.array([answered[i] * cites_own(answers[i].get("cited_ids") or [],
+                                                    history.get(rows[i]["user_id"], set()))
+                            for i in experienced], dtype=float)
+            with_ci("personal", lambda idx: float(personal[idx].mean()), len(experienced))
+            with_ci("cites_own", lambda idx: float(own[idx].mean()), len(experienced))
+    # Identical non-answers ("Who are you?") to two users count as not distinct.
+    overlaps = overlaps_by_item([(r["item_id"], r["user_id"], a["text"])
+                                 for r, a in zip(rows, answers, strict=True)])
+    if overlaps:
+        values = np.array(overlaps)
+        with_ci("overlap", lambda idx: float(values[idx].mean()), len(values))
+        distinct = (values <= 0.5).astype(float)
+        with_ci("distinct", lambda idx: float(distinct[idx].mean()), len(values))
+    failed = [{"pair_id": r["pair_id"], "user_id": r["user_id"], "item_id": r["item_id"],
+               "question": (a.get("extra") or {}).get("question", ""), "text": a["text"]}
+              for r, a, ok_ in zip(rows, answers, answered, strict=True) if not ok_]
+    return {"n": n, "metrics": metrics, "failed": failed}

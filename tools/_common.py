@@ -6,7 +6,6 @@ artifact say the same thing at the precision the grounding verifier checks.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -111,7 +110,3 @@ def fence(text: str) -> str:
     """Review text quoted as data: fence markers inside the text are defused."""
     clean = text.replace(REVIEW_FENCE, "<<REVIEW").replace(REVIEW_FENCE_END, "REVIEW>>")
     return f"{REVIEW_FENCE}\n{clean.strip()}\n{REVIEW_FENCE_END}"
-
-
-def finite(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else r4(value)

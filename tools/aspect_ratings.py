@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
@@ -18,6 +18,8 @@ from elixir_agent.tools._common import (
     resolve_user,
     score,
 )
+from elixir_agent.tools._importance import ImportancePriors, ImportanceReport
+from elixir_agent.tools.artifacts import Name, Record, Share, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
 NAME = "aspect_ratings"
@@ -27,6 +29,22 @@ DESCRIPTION = (
     "matters to this user (importance, shares summing to 100%) and how much it defines the "
     "item. Use it for 'how is the cleanliness?', 'why would I like it?', 'what matters to me?'."
 )
+
+
+class AspectRow(Record):
+    rating: Value  # predicted 1-5
+    user_importance: Share
+    item_importance: Share
+
+
+class AspectRatingsArtifact(ToolArtifact):
+    TOOL = NAME
+    user_id: Name
+    item_id: Name
+    item_name: Name
+    rating: Value
+    aspects: dict[str, AspectRow]
+    importance: ImportanceReport | None = None  # what the user's weights rest on
 
 
 class AspectRatingsArgs(BaseModel):
@@ -40,6 +58,10 @@ class AspectRatingsArgs(BaseModel):
 @dataclass(frozen=True)
 class AspectRatings:
     ctx: ToolContext
+    priors: ImportancePriors = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "priors", ImportancePriors(self.ctx))
 
     def __call__(self, user_id: str, item_id: str,
                  aspects: list[str] | None = None) -> tuple[str, dict]:
@@ -54,16 +76,21 @@ class AspectRatings:
                 "item_importance": r4(p.item_importance.get(a, 0.0))}
             for a in wanted
         }
+        importance = self.priors.report(user_id, {a: r4(v) for a, v in p.user_importance.items()},
+                                        item_id)
         lines = [f"Aspects of {name} ({item_id}) for user {user_id}{cold_note(p)} "
                  f"(overall {score(p.rating)}):"]
+        if not importance.known:
+            lines.append(f"(The user's importance rests on {importance.n_reviews} review(s) and "
+                         "is not reliable; people with more reviews weigh "
+                         f"{importance.top()} most.)")
         for a, row in sorted(rows.items(), key=lambda kv: -kv[1]["user_importance"]):
             lines.append(f"- {a}: predicted {score(row['rating'])}; matters "
                          f"{percent(row['user_importance'])} to the user, "
                          f"{percent(row['item_importance'])} of the item's profile")
-        return "\n".join(lines), {
-            "tool": NAME, "user_id": user_id, "item_id": item_id, "item_name": name,
-            "rating": r4(p.rating), "aspects": rows,
-        }
+        return "\n".join(lines), AspectRatingsArtifact.build(
+            user_id=user_id, item_id=item_id, item_name=name, rating=r4(p.rating),
+            aspects=rows, importance=importance)
 
 
 def make(ctx: ToolContext) -> BaseTool:

@@ -16,6 +16,7 @@ from elixir_agent.tools._common import (
     resolve_user,
     score,
 )
+from elixir_agent.tools.artifacts import Counted, Name, Record, Share, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
 NAME = "compare_items"
@@ -24,6 +25,29 @@ DESCRIPTION = (
     "rating per aspect, with the difference (first minus second) and which item wins each "
     "aspect. Use it for 'compare X with Y', 'is X better than Y for me?'."
 )
+
+
+class ComparedItem(Record):
+    item_id: Name
+    item_name: Name
+    rating: Value
+
+
+class ComparedAspect(Record):
+    a: Value
+    b: Value
+    difference: Value
+    better: Name | None
+    user_importance: Share = 0.0
+
+
+class CompareItemsArtifact(ToolArtifact):
+    TOOL = NAME
+    user_id: Name
+    items: Counted[list[ComparedItem]]
+    rating_difference: Value
+    better: Name | None
+    aspects: dict[str, ComparedAspect]
 
 
 class CompareItemsArgs(BaseModel):
@@ -51,7 +75,8 @@ class CompareItems:
         for aspect in wanted:
             va, vb = r4(pa.aspect_ratings[aspect]), r4(pb.aspect_ratings[aspect])
             rows[aspect] = {"a": va, "b": vb, "difference": r4(va - vb),
-                            "better": a if va > vb else b if vb > va else None}
+                            "better": a if va > vb else b if vb > va else None,
+                            "user_importance": r4(pa.user_importance.get(aspect, 0.0))}
         better = a if pa.rating > pb.rating else b if pb.rating > pa.rating else None
         lines = [f"For user {user_id}: {name_a} ({a}) predicted {score(pa.rating)}, "
                  f"{name_b} ({b}) predicted {score(pb.rating)}."]
@@ -59,12 +84,11 @@ class CompareItems:
             winner = self.ctx.catalog.item_name(row["better"]) if row["better"] else "tie"
             lines.append(f"- {aspect}: {score(row['a'])} vs {score(row['b'])} "
                          f"(difference {row['difference']:+.2f}, better: {winner})")
-        return "\n".join(lines), {
-            "tool": NAME, "user_id": user_id,
-            "items": [{"item_id": a, "item_name": name_a, "rating": r4(pa.rating)},
-                      {"item_id": b, "item_name": name_b, "rating": r4(pb.rating)}],
-            "rating_difference": r4(pa.rating - pb.rating), "better": better, "aspects": rows,
-        }
+        return "\n".join(lines), CompareItemsArtifact.build(
+            user_id=user_id,
+            items=[{"item_id": a, "item_name": name_a, "rating": r4(pa.rating)},
+                   {"item_id": b, "item_name": name_b, "rating": r4(pb.rating)}],
+            rating_difference=r4(pa.rating - pb.rating), better=better, aspects=rows)
 
 
 def make(ctx: ToolContext) -> BaseTool:

@@ -8,6 +8,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from elixir_agent.tools._common import fence, make_tool, predict, r4, resolve_item, resolve_user, score
+from elixir_agent.tools.artifacts import Name, Quote, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
 NAME = "generate_review"
@@ -17,6 +18,15 @@ DESCRIPTION = (
     "Use it for 'what would I say about it?' or to compare the agent with the core model. "
     "The generated text is model output, not a real review: quote it, do not cite it as one."
 )
+
+
+class GenerateReviewArtifact(ToolArtifact):
+    TOOL = NAME
+    user_id: Name
+    item_id: Name
+    item_name: Name
+    rating: Value
+    generated_review: Quote
 
 
 class GenerateReviewArgs(BaseModel):
@@ -38,8 +48,8 @@ class GenerateReview:
         name = self.ctx.catalog.item_name(item_id)
         text = (f"Generated review of {name} ({item_id}) for user {user_id} (predicted rating "
                 f"{score(p.rating)}), quoted as data:\n{fence(review)}")
-        return text, {"tool": NAME, "user_id": user_id, "item_id": item_id, "item_name": name,
-                      "rating": r4(p.rating), "generated_review": review}
+        return text, GenerateReviewArtifact.build(user_id=user_id, item_id=item_id, item_name=name,
+                                                  rating=r4(p.rating), generated_review=review)
 
 
 def make(ctx: ToolContext) -> BaseTool:

@@ -24,6 +24,7 @@ from elixir_agent.tools._common import (
     resolve_user,
     score,
 )
+from elixir_agent.tools.artifacts import Count, Counted, Name, Record, Share, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
 NAME = "recommend_items"
@@ -40,6 +41,33 @@ _LIKE_WEIGHT = 0.6  # closeness to the named item against the personal ranking
 _POOL = 50  # candidates taken from the core's ranking before re-ordering
 _LIKE_POOL = 30  # items nearest the named item considered for "something like X"
 _STRONG = 3.5  # a predicted aspect rating at or above this is "strong" (1-5 scale)
+
+
+class LikedItem(Record):
+    item_id: Name
+    item_name: Name
+    similarity: Share
+
+
+class RecommendedItem(Record):
+    rank: Count
+    item_id: Name
+    item_name: Name
+    rating: Value
+    aspect_ratings: dict[str, Value]
+    rank_score: Value | None = None  # the learned ranking's score (None: rating order)
+    why_aspects: dict[str, Value]  # aspects this user weighs that the item is strong on
+    similar_liked_item: LikedItem | None = None  # the closest item the user already liked
+
+
+class RecommendItemsArtifact(ToolArtifact):
+    TOOL = NAME
+    user_id: Name
+    k: Count
+    aspects: list[str]
+    like_item: Name | None = None
+    diversity: Share
+    items: Counted[list[RecommendedItem]]
 
 
 class RecommendItemsArgs(BaseModel):
@@ -111,8 +139,8 @@ class RecommendItems:
 
 
 def _artifact(user_id, k, wanted, like, diversity, items) -> dict:
-    return {"tool": NAME, "user_id": user_id, "k": k, "aspects": wanted, "like_item": like,
-            "diversity": diversity, "items": items}
+    return RecommendItemsArtifact.build(user_id=user_id, k=k, aspects=wanted, like_item=like,
+                                        diversity=diversity, items=items)
 
 
 def _text(user_id: str, wanted: list[str], like_name: str | None, items: list[dict]) -> str:

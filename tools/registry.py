@@ -26,7 +26,9 @@ from elixir_agent.tools import (
     predict_rating,
     recommend_items,
     similar_reviews,
+    user_history,
     user_profile,
+    what_if,
 )
 from elixir_agent.tools.context import ToolContext
 
@@ -44,6 +46,8 @@ BUILTIN: dict[str, ToolFactory] = {
     "item_profile": item_profile.make,
     "user_profile": user_profile.make,
     "compare_items": compare_items.make,
+    "user_history": user_history.make,
+    "what_if": what_if.make,
 }
 
 

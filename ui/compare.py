@@ -124,7 +124,7 @@ class _CompareHandlers:
         recommender = self.context.recommender
         # A fresh conversation per comparison, so memory of the chat tab never leaks in.
         prefix = f"compare-{uuid.uuid4().hex[:12]}"
-        agent = AgentExplainer(lambda q, cid: self.agent.ask(q, conversation_id=cid),
+        agent = AgentExplainer(lambda q, cid, **context: self.agent.ask(q, conversation_id=cid, **context),
                                fallback=recommender, conversation_prefix=prefix)
         results = {"agent": agent.explain(pair.user_id, pair.item_id),
                    "core": CoreExplainer(recommender).explain(pair.user_id, pair.item_id)}

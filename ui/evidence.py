@@ -2,8 +2,9 @@
 
 The panel follows the conversation. It keeps what earlier turns showed about the same user
 and item (asking "show similar reviews" after "would I like it?" keeps the rating on screen)
-and starts over when the pair changes. Everything here is read from artifacts: no prediction
-is made by the UI.
+and starts over when the pair changes. Everything here is read from the tools' typed
+artifacts: no prediction is made by the UI. On top: the verdict sentence and the aspects that
+drive it; below: the user's own cited reviews apart from other reviewers'.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import html
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from elixir_agent.agent.answers import driving_aspects, verdict
 from elixir_agent.agent.turn import Turn, Verification
+from elixir_agent.tools.artifacts import parse_artifact
+from elixir_agent.tools.aspect_ratings import AspectRatingsArtifact
+from elixir_agent.tools.predict_rating import PredictRatingArtifact
+from elixir_agent.tools.similar_reviews import SimilarReviewsArtifact
+from elixir_agent.tools.user_history import UserHistoryArtifact
 
 __all__ = ["EvidenceView", "aspect_figure", "badge_html", "rating_markdown", "reviews_markdown"]
 
@@ -29,7 +36,10 @@ class EvidenceView:
     rating: float | None = None
     cold: bool = False
     aspects: dict[str, dict[str, float]] = field(default_factory=dict)  # aspect -> rating, importance
-    reviews: tuple[dict[str, Any], ...] = ()  # the cited reviews of the latest turn that cited any
+    reviews: tuple[dict[str, Any], ...] = ()  # other reviewers' cited reviews, latest citing turn
+    own_reviews: tuple[dict[str, Any], ...] = ()  # the user's own cited reviews, same turn
+    verdict: str | None = None  # the answer's verdict sentence
+    drivers: tuple[str, ...] = ()  # the aspects that drive the verdict for this user
     verification: Verification | None = None
 
     def update(self, turn: Turn) -> EvidenceView:
@@ -39,30 +49,40 @@ class EvidenceView:
             view = EvidenceView(user_id=turn.active_user, item_id=turn.active_item)
         changes: dict[str, Any] = {"verification": turn.verification}
         retrieved: dict[str, dict[str, Any]] = {}
-        for artifact in turn.evidence:
-            if not _about(artifact, view):
-                for review in artifact.get("reviews") or []:
-                    retrieved.setdefault(review["review_id"], review)
+        models = [m for m in (parse_artifact(a) for a in turn.evidence) if m is not None]
+        about = [m for m in models if _about(m, view)]
+        for model in models:
+            if isinstance(model, SimilarReviewsArtifact):
+                reviews = model.reviews
+            elif isinstance(model, UserHistoryArtifact):
+                reviews = [*model.similar, *([model.own_review] if model.own_review else [])]
+            else:
                 continue
-            tool = artifact.get("tool")
-            if tool in ("predict_rating", "aspect_ratings") and artifact.get("rating") is not None:
-                changes["rating"] = float(artifact["rating"])
-                changes["item_name"] = artifact.get("item_name") or view.item_name
-                if tool == "predict_rating":
-                    changes["cold"] = bool(artifact.get("cold_user") or artifact.get("cold_item"))
-            if tool == "aspect_ratings":
-                changes["aspects"] = {a: dict(row) for a, row in (artifact.get("aspects") or {}).items()}
-            for review in artifact.get("reviews") or []:
-                retrieved.setdefault(review["review_id"], review)
+            for review in reviews:
+                retrieved.setdefault(review.review_id, review.model_dump())
+        for model in about:
+            if isinstance(model, (PredictRatingArtifact, AspectRatingsArtifact)):
+                changes["rating"] = float(model.rating)
+                changes["item_name"] = model.item_name or view.item_name
+            if isinstance(model, PredictRatingArtifact):
+                changes["cold"] = model.cold_user or model.cold_item
+            if isinstance(model, AspectRatingsArtifact):
+                changes["aspects"] = {a: row.model_dump() for a, row in model.aspects.items()}
+        found = verdict(about)
+        if found is not None and any(isinstance(m, (AspectRatingsArtifact, UserHistoryArtifact))
+                                     for m in about):
+            changes["verdict"] = found.sentence()
+            changes["drivers"] = tuple(driving_aspects(about))
         cited = [retrieved[i] for i in turn.cited_review_ids if i in retrieved]
         if cited:
-            changes["reviews"] = tuple(cited)
+            changes["own_reviews"] = tuple(r for r in cited if r["user_id"] == view.user_id)
+            changes["reviews"] = tuple(r for r in cited if r["user_id"] != view.user_id)
         return replace(view, **changes)
 
 
-def _about(artifact: dict[str, Any], view: EvidenceView) -> bool:
-    """Whether a rating artifact is about the panel's pair (a comparison may score others)."""
-    user, item = artifact.get("user_id"), artifact.get("item_id")
+def _about(model: Any, view: EvidenceView) -> bool:
+    """Whether an artifact is about the panel's pair (a comparison may score others)."""
+    user, item = getattr(model, "user_id", None), getattr(model, "item_id", None)
     return (user is None or user == view.user_id) and (item is None or item == view.item_id)
 
 
@@ -74,14 +94,26 @@ def rating_markdown(view: EvidenceView) -> str:
     if view.rating is None:
         return f"**{what}** for {who}\n\nNo rating predicted yet: ask \"Would I like it?\""
     cold = "  \n_new to the model (cold start): a rough estimate_" if view.cold else ""
-    return f"**{what}** for {who}\n\n## Predicted rating: {view.rating:.2f} / 5{cold}"
+    top = ""
+    if view.verdict:
+        drivers = f"  \nDriven by: {', '.join(view.drivers)}" if view.drivers else ""
+        top = f"**{html.escape(view.verdict, quote=False)}**{drivers}\n\n"
+    return f"{top}**{what}** for {who}\n\n## Predicted rating: {view.rating:.2f} / 5{cold}"
 
 
 def reviews_markdown(view: EvidenceView) -> str:
-    if not view.reviews:
+    if not view.reviews and not view.own_reviews:
         return "_No reviews cited yet. Ask \"Why?\" or \"Show similar reviews\"._"
+    parts = []
+    for title, reviews in (("Your reviews", view.own_reviews), ("Other reviewers", view.reviews)):
+        if reviews:
+            parts.append(f"#### {title}\n\n" + _reviews_list(reviews))
+    return "\n\n".join(parts)
+
+
+def _reviews_list(reviews: tuple[dict[str, Any], ...]) -> str:
     lines = []
-    for review in view.reviews:
+    for review in reviews:
         text = str(review.get("text", ""))
         if len(text) > _REVIEW_CHARS:
             text = text[:_REVIEW_CHARS].rsplit(" ", 1)[0] + " …"

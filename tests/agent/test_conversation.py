@@ -57,10 +57,13 @@ def test_scripted_conversation(llm, world, pair, routed_agent, tmp_path):
     assert list(_artifact(t, "aspect_ratings")["aspects"]) == ["location"]
 
     t = ask("Why?")
-    assert t.intent == "explain" and _tools(t) == ["aspect_ratings", "similar_reviews"]
+    assert t.intent == "explain" and _tools(t) == ["aspect_ratings", "user_history",
+                                                    "similar_reviews", "similar_reviews"]
     if llm == "none":
-        assert t.cited_review_ids and set(t.cited_review_ids) <= set(
-            _artifact(t, "similar_reviews")["review_ids"])
+        retrieved = {r for c in t.tool_calls if c.name == "similar_reviews"
+                     for r in c.artifact["review_ids"]}
+        retrieved |= {r["review_id"] for r in _artifact(t, "user_history")["similar"]}
+        assert t.cited_review_ids and set(t.cited_review_ids) <= retrieved
 
     t = ask("I care about cleanliness more than location")
     assert t.intent == "preference"

@@ -6,7 +6,7 @@ ARTIFACTS = [
      "aspects": {"cleanliness": {"rating": 3.5, "user_importance": 0.4123,
                                  "item_importance": 0.2}}},
     {"tool": "similar_reviews", "reviews": [
-        {"review_id": "r-7", "item_id": "h0012", "item_name": "Harbor Inn 12 (synthetic)",
+        {"review_id": "r-7", "user_id": "u0002", "item_id": "h0012", "item_name": "Harbor Inn 12 (synthetic)",
          "rating": 5.0, "similarity": 0.8123, "text": "Stayed 3 nights, loved it."}],
      "review_ids": ["r-7"]},
 ]

@@ -9,7 +9,9 @@ from elixir_agent.agent.compose import compose
 from elixir_agent.agent.writing import lead_problems
 from tests.helpers.fake_chat import ScriptedWriter
 
-RATING = [{"name": "predict_rating", "status": "success", "artifact": {"rating": 2.4}}]
+RATING = [{"name": "predict_rating", "status": "success", "content": "", "artifact": {
+    "tool": "predict_rating", "user_id": "u1", "item_id": "b1", "item_name": "Dark Ale",
+    "rating": 2.4, "cold_user": False, "cold_item": False}}]
 
 
 def _agent(world, embedder, replies):
@@ -59,8 +61,7 @@ def test_an_invented_lead_is_revised_once_then_replaced(world, embedder, pair):
     ("", "empty"),
 ])
 def test_lead_problems_name_what_is_wrong(lead, problem):
-    facts = compose([{"name": "predict_rating", "status": "success", "artifact": {
-        "rating": 2.4, "item_name": "Dark Ale", "cold_user": False, "cold_item": False}}])
+    facts = compose(RATING)
     problems = lead_problems(lead, "Would I like it?", facts, RATING)
     assert any(problem in p for p in problems), problems
 

@@ -41,8 +41,8 @@ def test_routed_stream_plans_then_runs_then_ends_with_the_turn_ask_returns(route
     agent = routed_agent()
     events = list(agent.stream("Why would I like it?", conversation_id="streamed",
                                user_id=user, item_id=item))
-    assert _shape(events) == [("plan", ("aspect_ratings", "similar_reviews")),
-                              ("tool", "aspect_ratings", 0), ("tool", "similar_reviews", 1),
+    tools = ("aspect_ratings", "user_history", "similar_reviews", "similar_reviews")
+    assert _shape(events) == [("plan", tools), *(("tool", t, n) for n, t in enumerate(tools)),
                               ("phase", "writing"), ("phase", "verifying"), ("turn",)]
     plan, turn = events[0], events[-1].turn
     assert plan.intent == "explain" == turn.intent
@@ -125,6 +125,7 @@ def test_each_tool_result_arrives_before_the_next_tool_runs(world, embedder, pai
     assert first_tool.record.name == "aspect_ratings"
     first_seen.set()
     rest = list(stream)
-    assert [e.record.name for e in rest if isinstance(e, ToolEvent)] == ["similar_reviews"]
+    assert [e.record.name for e in rest if isinstance(e, ToolEvent)] == [
+        "user_history", "similar_reviews", "similar_reviews"]
     assert waits and all(waits)  # the index was reached only after the first result was out
     assert isinstance(rest[-1], TurnEvent)

@@ -100,7 +100,7 @@ def test_injection_in_a_review_cannot_change_the_stated_rating_tool_calling(inje
     assert f"{REVIEW_FENCE}\n{INJECTION}\n{REVIEW_FENCE_END}" in review_message  # fenced data
     assert turn.verification.action == "replaced" and not turn.verification.draft_ok
     rating = turn.tool_calls[0].artifact["rating"]
-    assert f"{rating:.2f} out of 5" in turn.answer
+    assert f"rate {turn.tool_calls[0].artifact['item_name']} {rating:.2f}" in turn.answer
     assert "The rating is 1." not in turn.answer
     assert turn.verification.ok
 

@@ -76,7 +76,7 @@ def test_run_pairs_resumes_and_survives_a_torn_line(tmp_path):
 def test_evaluate_writes_every_artifact(tmp_path):
     pairs = select_pairs(_test_split(), ASPECTS, 6)
     core = CountingExplainer("core", "A great taste.", 4.0)
-    agent = CountingExplainer("agent", "The aroma is awful [r1].", 3.0,
+    agent = CountingExplainer("agent", "3.00 for you. The aroma is awful [r1].", 3.0,
                               GroundingCounts(numbers=2, numbers_supported=1, cited=1, cited_known=1, ok=False))
     summary = evaluate(pairs, [core, agent], tmp_path, aspects=ASPECTS, encoder=HashEncoder(),
                        resamples=20, meta={"run": "fake"}, progress=False)
@@ -111,14 +111,18 @@ def test_core_and_agent_adapters():
 
     verification = SimpleNamespace(ok=True, action="accepted", checked_numbers=["4.2", "4.5", "7"],
                                    unsupported_numbers=["7"], cited_ids=["r9", "zz"], unknown_ids=["zz"])
-    evidence = [{"tool": "aspect_ratings", "rating": 4.2, "aspects": {"taste": {"rating": 4.5}}}]
+    evidence = [{"tool": "aspect_ratings", "user_id": "u1", "item_id": "b1", "item_name": "B one",
+                 "rating": 4.2, "aspects": {"taste": {"rating": 4.5, "user_importance": 0.6,
+                                                      "item_importance": 0.5}}}]
     turn = SimpleNamespace(answer="Yes: 4.2 [r9]", evidence=evidence, verification=verification,
                            cited_review_ids=["r9", "zz"], tool_calls=[SimpleNamespace(name="aspect_ratings")],
                            planner="routed")
     asked = []
-    agent = AgentExplainer(lambda q, cid: asked.append((q, cid)) or turn, fallback=recommender)
+    agent = AgentExplainer(lambda q, cid, **context: asked.append((q, cid, context)) or turn,
+                           fallback=recommender)
     out = agent.explain("u1", "b1")
-    assert asked == [("Would user u1 like item b1, and why?", "eval:u1:b1")]
+    # The pair travels as context, so ids with spaces or odd characters need no parsing.
+    assert asked == [("Would I like it, and why?", "eval:why:u1:b1", {"user_id": "u1", "item_id": "b1"})]
     assert (out.rating, out.aspect_ratings) == (4.2, {"taste": 4.5})
     assert out.grounding == GroundingCounts(numbers=3, numbers_supported=2, cited=2, cited_known=1, ok=True)
     assert out.extra["tools"] == ["aspect_ratings"]

@@ -18,8 +18,8 @@ def test_core_vs_agent_on_synthetic_pairs(tmp_path):
     embedder = BagOfWordsEmbedder()
     agent = build_agent(world.context, llm="none", embedder=embedder)
 
-    def ask(question, conversation_id):
-        return agent.ask(question, conversation_id=conversation_id)
+    def ask(question, conversation_id, **context):
+        return agent.ask(question, conversation_id=conversation_id, **context)
 
     pairs = select_pairs(world.test, world.catalog.aspects, 4, seed=0,
                          known=lambda u, i: recommender.has_user(u) and recommender.has_item(i))

@@ -61,6 +61,11 @@ def test_browser_asks_and_sees_a_cited_answer_and_the_evidence(served, ui_world,
     chat = page.locator("#chat").inner_text()
     assert re.search(r"\[syn-[^\]]+\]", chat), chat
     assert "aspect_ratings" in chat  # the collapsible tool step is shown
+    # A "why" rests on the user's own reviews first: shown apart, under the verdict.
+    shown = reviews.inner_text()
+    assert "Your reviews" in shown and shown.index("Your reviews") < shown.index("Other reviewers")
+    assert "You'd probably" in page.locator("#evidence-rating").inner_text() or \
+        "probably not for you" in page.locator("#evidence-rating").inner_text()
 
     shot = tmp_path / "screenshot.png"
     page.screenshot(path=str(shot), full_page=False)

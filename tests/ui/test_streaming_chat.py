@@ -36,7 +36,8 @@ def test_tool_steps_are_pending_before_the_answer_then_done(make_app, ui_world):
 
     # The plan arrives first: both tools are shown as pending while the answer does not exist.
     planned = next(n for n, chat in enumerate(chats) if _steps(chat, "pending"))
-    assert set(_steps(chats[planned], "pending").values()) == {"aspect_ratings", "similar_reviews"}
+    assert set(_steps(chats[planned], "pending").values()) == {"aspect_ratings", "user_history",
+                                                                "similar_reviews"}
     assert not any(m.content == answer for c in chats[:planned + 1] for m in c)
     assert pair.user_id in chats[planned][-1].content  # the arguments are shown at once
 

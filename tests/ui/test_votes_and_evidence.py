@@ -47,10 +47,21 @@ def _turn(user, item, artifacts, cited=(), ok=True, unsupported=()):
     return Turn("c", "q", "answer", None, "routed", calls, v, list(cited), user, item, 0.1)
 
 
-RATING = {"tool": "predict_rating", "user_id": "u1", "item_id": "h1", "item_name": "Inn", "rating": 3.5}
+RATING = {"tool": "predict_rating", "user_id": "u1", "item_id": "h1", "item_name": "Inn", "rating": 3.5,
+          "cold_user": False, "cold_item": False}
+
+
+def _review(review_id, user, item, rating, text):
+    return {"review_id": review_id, "user_id": user, "item_id": item, "item_name": item, "rating": rating,
+            "similarity": 0.5, "text": text}
+
+
 REVIEWS = {"tool": "similar_reviews", "reviews": [
-    {"review_id": "r1", "user_id": "u2", "item_id": "h1", "rating": 4.0, "text": "<b>great</b>"},
-    {"review_id": "r2", "user_id": "u3", "item_id": "h1", "rating": 2.0, "text": "meh"}]}
+    _review("r1", "u2", "h1", 4.0, "<b>great</b>"), _review("r2", "u3", "h1", 2.0, "meh")],
+    "review_ids": ["r1", "r2"]}
+HISTORY = {"tool": "user_history", "user_id": "u1", "item_id": "h1", "item_name": "Inn", "n_reviews": 4,
+           "mean_rating": 3.0, "aspect_means": {}, "predicted_rating": 3.5, "share_below": 0.75,
+           "similar": [_review("r7", "u1", "h5", 4.5, "my own words")]}
 
 
 def test_evidence_follows_the_pair_and_keeps_earlier_facts():
@@ -68,3 +79,15 @@ def test_review_text_is_escaped_and_badge_counts_problems():
     bad = _turn("u1", "h1", [], ok=False, unsupported=["4.00"]).verification
     assert "1 of 2 number(s) not in the evidence (4.00)" in badge_html(bad)
     assert "Verified" in badge_html(_turn("u1", "h1", []).verification)
+
+
+def test_panel_puts_the_verdict_on_top_and_the_users_own_reviews_apart():
+    from elixir_agent.ui.evidence import rating_markdown
+
+    view = EvidenceView().update(_turn("u1", "h1", [RATING, HISTORY, REVIEWS], cited=["r7", "r1"]))
+    assert [r["review_id"] for r in view.own_reviews] == ["r7"]
+    assert [r["review_id"] for r in view.reviews] == ["r1"]
+    shown = reviews_markdown(view)
+    assert shown.index("Your reviews") < shown.index("my own words") < shown.index("Other reviewers")
+    top = rating_markdown(view)
+    assert top.startswith("**You'd probably") and "3.50, above your usual 3.00" in top
