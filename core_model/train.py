@@ -94,6 +94,10 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
         _run_phase(setup, state, out_dir)
         state.done.append(phase)
     summary = _summary(setup, state)
+    if model_cfg.text and train_cfg.select_decoding:
+        from elixir_agent.core_model.decoding_selection import choose_decoding
+
+        setup.model_cfg, summary["decoding_selection"] = choose_decoding(setup)
     save_run(out_dir, setup.model, setup.tokenizer, setup.model_cfg, train_cfg,
              setup.artifacts, summary)
     return summary
@@ -121,7 +125,8 @@ def _run_phase(setup: TrainingSetup, state: PhaseState, out_dir: Path) -> None:
         restore_optimizer(optimizer, *setup.resume_optimizer)
         setup.resume_optimizer = None
     epochs = cfg.text_epochs if state.phase == "text" else cfg.rating_epochs
-    n_batches = math.ceil(len(setup.train) / (cfg.text_batch_size if text else cfg.batch_size))
+    n_batches = math.ceil(_epoch_size(setup, text) / (cfg.text_batch_size if text
+                                                       else cfg.batch_size))
     schedule = _lr_schedule(cfg, state.phase, epochs * n_batches)
     started = time.monotonic() - state.elapsed_s
     with Progress(enabled=cfg.progress) as bars:
@@ -173,16 +178,31 @@ def _batch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
+def _epoch_size(setup, text: bool) -> int:
+    """Training rows per epoch: all of them, or `text_train_limit` in the text phase."""
+    limit = setup.train_cfg.text_train_limit if text else None
+    return len(setup.train) if limit is None else min(limit, len(setup.train))
+
+
+def _text_subset(setup) -> torch.Tensor:
+    """The fixed random subset of training rows the text phase draws from (same every epoch)."""
+    size = _epoch_size(setup, True)
+    return _batch_order(len(setup.train), setup.train_cfg.seed, -1)[:size]
+
+
 def _run_epoch(setup, state, optimizer, schedule, bars, task, started, out_dir) -> bool:
     """Train until the epoch ends (False) or a step/time limit stops the phase (True)."""
     cfg, model, data = setup.train_cfg, setup.model, setup.train
     text = state.phase in ("text", "joint") and setup.model_cfg.text
     bs = cfg.text_batch_size if text else cfg.batch_size
     order = _batch_order(len(data), cfg.seed, state.epoch)
+    if text and cfg.text_train_limit is not None:
+        subset = _text_subset(setup)
+        order = subset[_batch_order(len(subset), cfg.seed, state.epoch)]
     model.train()
     if state.phase == "text":
         model.rating.eval()  # frozen: no dropout on the vectors the prompts are built from
-    for start in range(state.batch * bs, len(data), bs):
+    for start in range(state.batch * bs, len(order), bs):
         if _limit_reached(setup, state, started):
             return True
         idx = order[start: start + bs]
@@ -285,4 +305,5 @@ def _summary(setup: TrainingSetup, state: PhaseState) -> dict:
     valid = evaluate_ratings(setup.model, setup.valid, setup.model_cfg.aspects, setup.device)
     return {"valid": valid, "params": count_params(setup.model),
             "train_time_s": round(state.elapsed_s, 1), "history": state.history,
-            "n_train": len(setup.train), "n_valid": len(setup.valid)}
+            "n_train": len(setup.train), "n_valid": len(setup.valid),
+            "n_text_train": _epoch_size(setup, setup.model_cfg.text)}
