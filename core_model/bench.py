@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from elixir_agent.core_model.backbone import backbone_width
 from elixir_agent.core_model.baselines import RATING_BASELINES, RatingData, ReviewRetriever
 from elixir_agent.core_model.bench_report import render_markdown
 from elixir_agent.core_model.checkpoint import write_json
@@ -238,7 +239,7 @@ def _ablations(data_dir, out_dir, options, budget, pairs, max_words) -> dict:
 
 def _params(rec: ElixirRecommender, summary: dict) -> dict:
     cfg = rec.model.cfg
-    width = rec.model.backbone.config.d_model if rec.model.backbone is not None else 0
+    width = backbone_width(rec.model.backbone) if rec.model.backbone is not None else 0
     n_aspects = len(cfg.aspects)
     paper_same = paper_generator_params(n_aspects, cfg.d, width, cfg.n_prompts)
     ours_at_paper = LowRankPromptGenerator(2 + 2 * n_aspects, 256, 512, 50, hidden=256, rank=32)

@@ -70,7 +70,6 @@ def sentiment_agreement(texts: list[str], ratings: list[float], scale: tuple[flo
     neutral and the rating within a tenth of the scale of the midpoint. `spearman`: rank
     correlation of the compound score with the rating.
     """
-    from scipy.stats import spearmanr
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     analyzer = SentimentIntensityAnalyzer()
@@ -79,7 +78,9 @@ def sentiment_agreement(texts: list[str], ratings: list[float], scale: tuple[flo
     side = np.array(ratings) - (low + high) / 2
     text_sign = np.where(np.abs(compound) < SENTIMENT_NEUTRAL, 0, np.sign(compound))
     rating_sign = np.where(np.abs(side) < 0.1 * (high - low), 0, np.sign(side))
-    rho = spearmanr(compound, ratings).statistic if len(set(ratings)) > 1 else math.nan
+    ranks = pd.DataFrame({"text": compound, "rating": ratings}).rank()
+    rho = (float(np.corrcoef(ranks["text"], ranks["rating"])[0, 1])
+           if len(set(ratings)) > 1 and len(set(compound)) > 1 else math.nan)
     return {"agreement": float(np.mean(text_sign == rating_sign)),
             "spearman": float(rho), "mean_compound": float(compound.mean())}
 

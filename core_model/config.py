@@ -115,6 +115,7 @@ class TrainConfig:
     # After training, choose the default decoding (greedy or one of a few top-p settings)
     # on `select_text_pairs` validation pairs by ROUGE-L x distinct-2 (not BLEU alone).
     select_decoding: bool = False
+    valid_text_limit: int = 2000  # validation reviews scored for NLL after each text epoch
     checkpoint_every: int = 200  # steps between atomic checkpoints (resume loses at most this)
     device: str = "auto"  # auto = cuda when available
     threads: int | None = None  # CPU threads; 1 avoids contention on a busy 2-core machine
@@ -159,7 +160,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                       text_lr=1e-3, warmup_steps=20, time_budget_s=1800.0,
                       rating_time_fraction=0.1, max_text_steps=240, text_train_limit=3000,
                       select_text_by="nll", select_text_pairs=32, select_decoding=True,
-                      checkpoint_every=60, threads=2),
+                      valid_text_limit=256, checkpoint_every=60, threads=2),
     },
     # A lent GPU: paper-sized vectors and SmolLM2 + LoRA on every training review.
     "gpu": {

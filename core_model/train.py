@@ -282,7 +282,8 @@ def _validate(setup, phase: str) -> dict[str, float]:
                                   setup.device)
         out["valid_rmse"], out["valid_mae"] = errors["rmse"], errors["mae"]
     if phase != "rating" and setup.model_cfg.text:
-        out["valid_nll"] = text_nll(setup.model, setup.valid, setup.valid_labels, setup.device)
+        out["valid_nll"] = text_nll(setup.model, setup.valid, setup.valid_labels, setup.device,
+                                    limit=setup.train_cfg.valid_text_limit)
     metric = setup.train_cfg.select_text_by
     if phase == "text" and setup.model_cfg.text and metric != "nll":
         out[f"valid_{metric}"] = validation_text_score(
