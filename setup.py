@@ -19,7 +19,6 @@ setup(
     package_dir=package_dir,
     package_data={
         "elixir_agent.agent": ["prompts/*.md", "prompts/*.txt"],
-        "elixir_agent.tools": ["*.md"],
         "elixir_agent.eval": ["scenarios/*.toml", "scenarios/*.json", "prompts/*.md"],
     },
 )

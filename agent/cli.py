@@ -5,7 +5,8 @@ Run with:
     elixir-agent chat --run RUN --index IDX --data DIR --user U
     elixir-agent bench agent --run RUN --index IDX --data DIR --llm local,none --drafting lead,full
 
-`--llm`: `local` (embedded SmolLM2 via llama-cpp, the default), `none` (deterministic grounded
+`--llm`: `auto` (the default: the embedded model if installed, else the composer; the CLI
+says which), `local` (embedded SmolLM2 via llama-cpp), `none` (deterministic grounded
 composer, no LLM) or `provider:model` (any LangChain chat model; drives the tool-calling
 planner). Conversations are kept in a SQLite file (`--memory`) keyed by `--conversation`.
 """
@@ -19,44 +20,48 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DEFAULT_MEMORY", "load_context", "register"]
+from elixir_agent.console import choices
+from elixir_agent.errors import UserError
+
+__all__ = ["register"]
+
+
+Planner = choices("Planner", "routed", "tool-calling")
+
 
 RunOpt = Annotated[Path, typer.Option("--run", help="Trained run directory (core model).")]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Review index directory.")]
 DataOpt = Annotated[Path, typer.Option("--data", help="Prepared dataset directory.")]
-LlmOpt = Annotated[str, typer.Option("--llm", help="local | none | provider:model")]
-PlannerOpt = Annotated[str | None, typer.Option(
-    "--planner", help="routed | tool-calling (default: tool-calling for provider:model)")]
-# Where `elixir-agent chat` and `elixir-agent ui` keep conversations unless told otherwise.
-DEFAULT_MEMORY = Path.home() / ".cache" / "elixir-agent" / "conversations.sqlite"
+LlmOpt = Annotated[str, typer.Option(
+    "--llm", help="auto (local if installed, else none) | local | none | provider:model")]
+PlannerOpt = Annotated[Planner | None, typer.Option(
+    "--planner", help="Default: tool-calling for provider:model, routed otherwise.")]
+MemoryOpt = Annotated[Path | None, typer.Option(
+    help="SQLite conversation file (default for chat: the user cache directory).")]
 
 
-def load_context(run: Path, index: Path | None, data: Path):
-    """The composition root: real recommender, review index (optional) and catalog."""
-    from elixir_agent.core_model.data.storage import load_prepared
-    from elixir_agent.core_model.inference import load_recommender
-    from elixir_agent.retrieval import Embedder, ReviewIndex
-    from elixir_agent.tools import Catalog, ToolContext
+def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | None = None):
+    from elixir_agent.agent.context import build_context, resolve_llm_choice
+    from elixir_agent.console import status
 
-    embedder = Embedder()
-    review_index = ReviewIndex.load(index, embedder) if index else None
-    context = ToolContext(recommender=load_recommender(run), index=review_index,
-                          catalog=Catalog.from_dataset(load_prepared(data)))
-    return context, embedder
-
-
-def _agent(run, index, data, llm, planner, memory: Path | None):
+    llm, notices = resolve_llm_choice(llm)
+    with status(f"loading {run}, {data}" + (f" and {index}" if index else "")):
+        loaded = build_context(run, index, data, user=user)
+    for notice in notices:  # which writer answers (--llm auto), once everything loaded
+        typer.echo(notice, err=True)
     from elixir_agent.agent import build_agent, sqlite_checkpointer
 
-    context, embedder = load_context(run, index, data)
-    checkpointer = sqlite_checkpointer(memory) if memory else None
-    return build_agent(context, llm=llm, checkpointer=checkpointer, planner=planner,
-                       embedder=embedder)
+    with status(f"starting the agent (--llm {llm})"):
+        checkpointer = sqlite_checkpointer(memory) if memory else None
+        return build_agent(loaded.context, llm=llm, checkpointer=checkpointer,
+                           planner=planner.value if planner else None, embedder=loaded.embedder)
 
 
 def _print_turn(turn, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(turn.to_dict(), indent=2, default=str))
+        from elixir_agent.console import echo_json
+
+        echo_json(json.loads(json.dumps(turn.to_dict(), default=str)))
         return
     from rich.console import Console
 
@@ -73,9 +78,8 @@ def _print_turn(turn, as_json: bool) -> None:
 
 def ask(question: Annotated[str, typer.Argument(help="The question.")], run: RunOpt,
         data: DataOpt, user: Annotated[str, typer.Option("--user")], index: IndexOpt = None,
-        item: Annotated[str | None, typer.Option("--item")] = None, llm: LlmOpt = "local",
-        planner: PlannerOpt = None,
-        memory: Annotated[Path | None, typer.Option(help="SQLite conversation file.")] = None,
+        item: Annotated[str | None, typer.Option("--item")] = None, llm: LlmOpt = "auto",
+        planner: PlannerOpt = None, memory: MemoryOpt = None,
         conversation: Annotated[str, typer.Option(help="Conversation id.")] = "cli",
         as_json: Annotated[bool, typer.Option("--json", help="Print the Turn as JSON.")] = False,
         ) -> None:
@@ -83,21 +87,22 @@ def ask(question: Annotated[str, typer.Argument(help="The question.")], run: Run
 
     Run with: elixir-agent ask --run RUN --index IDX --data DIR --user U --item I "Why?"
     """
-    agent = _agent(run, index, data, llm, planner, memory)
+    agent = _agent(run, index, data, llm, planner, memory, user=user)
     _print_turn(agent.ask(question, conversation_id=conversation, user_id=user, item_id=item),
                 as_json)
 
 
 def chat(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")],
          index: IndexOpt = None, item: Annotated[str | None, typer.Option("--item")] = None,
-         llm: LlmOpt = "local", planner: PlannerOpt = None,
-         memory: Annotated[Path, typer.Option(help="SQLite conversation file.")] = DEFAULT_MEMORY,
+         llm: LlmOpt = "auto", planner: PlannerOpt = None, memory: MemoryOpt = None,
          conversation: Annotated[str, typer.Option(help="Conversation id.")] = "chat") -> None:
     """A terminal conversation; it resumes where `--conversation` left off. Ctrl-D ends it.
 
     Run with: elixir-agent chat --run RUN --index IDX --data DIR --user U
     """
-    agent = _agent(run, index, data, llm, planner, memory)
+    from elixir_agent.agent.context import default_memory_path
+
+    agent = _agent(run, index, data, llm, planner, memory or default_memory_path(), user=user)
     first = True
     while True:
         try:
@@ -133,12 +138,12 @@ def bench_agent(run: RunOpt, data: DataOpt, index: IndexOpt = None,
     """
     from elixir_agent.agent import build_agent
     from elixir_agent.agent.bench import generate_questions, markdown_table, run_bench
+    from elixir_agent.agent.context import build_context
     from elixir_agent.agent.llm import resolve_llm
-    from elixir_agent.core_model.data.storage import load_prepared
 
     start = time.perf_counter()
-    context, embedder = load_context(run, index, data)
-    dataset = load_prepared(data)
+    loaded = build_context(run, index, data)
+    context, embedder, dataset = loaded.context, loaded.embedder, loaded.dataset
     names = dict(zip(dataset.split("train").item_id, dataset.split("train").item_name, strict=True))
     questions = generate_questions(dataset.split("test"), dataset.info.aspects, names, n=n,
                                    seed=seed)
@@ -151,7 +156,8 @@ def bench_agent(run: RunOpt, data: DataOpt, index: IndexOpt = None,
         modes = [None] if model is None else [
             None if m.strip() == "auto" else m.strip() for m in drafting.split(",")]
         for mode in modes:
-            agent = build_agent(context, llm=model, planner=planner, embedder=embedder,
+            agent = build_agent(context, llm=model, planner=planner.value if planner else None,
+                                embedder=embedder,
                                 drafting=mode)
             label = spec if model is None else f"{spec} ({mode or 'auto'})"
             results.append(run_bench(agent, questions, llm=label, load_s=load_s + model_s))
@@ -164,7 +170,39 @@ def bench_agent(run: RunOpt, data: DataOpt, index: IndexOpt = None,
         typer.echo(f"wrote {out}")
 
 
+def bench_startup(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")],
+                  item: Annotated[str, typer.Option("--item")], index: IndexOpt = None,
+                  baseline: Annotated[str | None, typer.Option(
+                      help="Another elixir-agent executable to time beside this one (e.g. an "
+                           "older install's bin/elixir-agent).")] = None,
+                  repeats: Annotated[int, typer.Option(min=1, help="Runs per command (median).")] = 1,
+                  out: Annotated[Path | None, typer.Option(help="Also write the JSON here.")] = None,
+                  as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Time to first answer of `--help`, `predict` and `ask`, each a fresh process, beside a
+    baseline executable, and the stages `ask` spends before its turn.
+
+    Run with: elixir-agent bench startup --run RUN --data DIR --index IDX --user U --item I --baseline OLD/bin/elixir-agent
+    """
+    from elixir_agent.agent.context import check_paths
+    from elixir_agent.agent.startup import run_startup_bench
+    from elixir_agent.console import echo_json, to_json
+
+    check_paths(run, index, data)
+    try:
+        report = run_startup_bench(run, data, index, user, item, baseline=baseline, repeats=repeats)
+    except RuntimeError as error:
+        raise UserError(str(error), hint="run that command alone to see its error") from error
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(to_json(report.to_dict()))
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        typer.echo(report.markdown())
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("ask")(ask)
     app.command("chat")(chat)
     bench.command("agent")(bench_agent)
+    bench.command("startup")(bench_startup)

@@ -63,7 +63,7 @@ def build_artifacts(dataset: PreparedDataset) -> RunArtifacts:
         seen={str(u): list(v) for u, v in seen.items()}, dataset=info.name)
 
 
-def build_tokenizer(cfg: ModelConfig, train_texts: list[str], seed: int):
+def build_tokenizer(cfg: ModelConfig, train_texts: list[str]):
     if causal.is_causal_spec(cfg.backbone):
         return causal.load_causal_tokenizer(cfg.backbone)
     if cfg.backbone is not None:
@@ -109,7 +109,7 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
         source = causal.resolve_causal(model_cfg.backbone)
         model_cfg = replace(model_cfg, backbone_sha256=causal.weights_sha256(source))
     if model_cfg.text:
-        tokenizer = build_tokenizer(model_cfg, train.texts, train_cfg.seed)
+        tokenizer = build_tokenizer(model_cfg, train.texts)
         model_cfg = replace(model_cfg, vocab_size=len(tokenizer))
         train_labels = encode_targets(tokenizer, train.texts, model_cfg.max_target_tokens)
         valid_labels = encode_targets(tokenizer, valid.texts, model_cfg.max_target_tokens)

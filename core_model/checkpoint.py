@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,23 +29,19 @@ from typing import Any
 import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
-from transformers.utils import logging as hf_logging
 
-from elixir_agent.core_model.backbone import (
-    base_model,
-    pretrained_backbone,
-)
-from elixir_agent.core_model.causal_backbone import CausalBackbone, is_causal_spec, load_causal_lm
+from elixir_agent.atomic import write_directory
 from elixir_agent.core_model.config import ModelConfig, TrainConfig, config_from_json, config_to_json
 from elixir_agent.core_model.encoding import IdMap
 from elixir_agent.core_model.model import Elixir
+from elixir_agent.errors import UserError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "elixir.safetensors"
 CHECKPOINT_DIR = "checkpoint"
 
 
-class RunDirError(FileNotFoundError):
+class RunDirError(UserError, FileNotFoundError):
     """A run directory that is missing, incomplete or inconsistent with its config."""
 
 
@@ -67,19 +61,7 @@ class RunArtifacts:
 
 def atomic_dir(final: Path, write: Callable[[Path], None]) -> None:
     """Fill a temporary sibling with `write(tmp)`, then swap it onto `final`."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
-    try:
-        write(tmp)
-        old = final.with_name(f".old-{final.name}")
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_directory(final, write)
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -117,6 +99,8 @@ def load_own_state(model: Elixir, state: dict[str, torch.Tensor], where: str) ->
 def save_run(run_dir: Path, model: Elixir, tokenizer, model_cfg: ModelConfig,
              train_cfg: TrainConfig, artifacts: RunArtifacts, summary: dict | None = None) -> None:
     """Write the run's files; config.json goes last so a partial run is never mistaken for one."""
+    from transformers.utils import logging as hf_logging
+
     hf_logging.disable_progress_bar()  # per-shard bars are noise in CLI output
     run_dir.mkdir(parents=True, exist_ok=True)
     save_file(own_state(model), str(run_dir / f".{WEIGHTS_FILE}.tmp"))
@@ -140,6 +124,9 @@ def _save_backbone(run_dir: Path, backbone: nn.Module, cfg: ModelConfig) -> None
         atomic_dir(run_dir / "adapter", lambda d: backbone.save_pretrained(str(d)))
     if cfg.quantize != "none":
         return  # re-loaded from cfg.backbone and quantized again
+    from elixir_agent.core_model.backbone import base_model
+    from elixir_agent.core_model.causal_backbone import CausalBackbone
+
     if isinstance(backbone, CausalBackbone):
         if cfg.finetune == "full":  # changed weights: the run must carry them
             atomic_dir(run_dir / "backbone", lambda d: backbone.base.save_pretrained(str(d)))
@@ -183,6 +170,9 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
         if cfg.backbone is None:
             raise RunDirError(f"{run_dir} has no backbone/ directory")
         source = cfg.backbone
+    from elixir_agent.core_model.backbone import pretrained_backbone
+    from elixir_agent.core_model.causal_backbone import CausalBackbone, is_causal_spec, load_causal_lm
+
     if is_causal_spec(source):
         sha = cfg.backbone_sha256 if source == cfg.backbone else None
         backbone = load_causal_lm(source, quantize, expected_sha256=sha)
@@ -199,9 +189,12 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
     return backbone
 
 
-def load_model(run_dir: Path, quantize: str | None = None):
-    """(model in eval mode, tokenizer or None, model config, train config, artifacts)."""
-    hf_logging.disable_progress_bar()
+def load_model(run_dir: Path, quantize: str | None = None, *, ratings_only: bool = False):
+    """(model in eval mode, tokenizer or None, model config, train config, artifacts).
+
+    `ratings_only`: skip the backbone, the prompt generator and the tokenizer (and the import
+    of transformers): enough for rating predictions, and much faster to start.
+    """
     run_dir = Path(run_dir)
     model_cfg, train_cfg = read_configs(run_dir)
     artifacts = read_artifacts(run_dir)
@@ -210,13 +203,20 @@ def load_model(run_dir: Path, quantize: str | None = None):
                           f"{len(artifacts.items)} items; config.json says "
                           f"{model_cfg.n_users} and {model_cfg.n_items}")
     backbone, tokenizer = None, None
-    if model_cfg.text:
+    if model_cfg.text and not ratings_only:
+        from transformers.utils import logging as hf_logging
+
         from elixir_agent.core_model.tokenizer import load_tokenizer
+
+        hf_logging.disable_progress_bar()
 
         backbone = load_backbone_from_run(run_dir, model_cfg, quantize)
         tokenizer = load_tokenizer(str(run_dir / "tokenizer"))
     model = Elixir(model_cfg, backbone)
-    load_own_state(model, load_file(str(run_dir / WEIGHTS_FILE)), str(run_dir / WEIGHTS_FILE))
+    state = load_file(str(run_dir / WEIGHTS_FILE))
+    if backbone is None:  # no generator was built: its saved weights are not needed
+        state = {k: v for k, v in state.items() if not k.startswith("generator.")}
+    load_own_state(model, state, str(run_dir / WEIGHTS_FILE))
     return model.eval(), tokenizer, model_cfg, train_cfg, artifacts
 
 

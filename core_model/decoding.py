@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from transformers import LogitsProcessor
 
 DECODING_MODES = ("greedy", "sample")
 
@@ -48,8 +47,13 @@ def pair_seed(user_id: str, item_id: str, seed: int = 0) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-class PairSeededNucleusSampler(LogitsProcessor):
-    """Samples one token per row from the top-p nucleus with that row's own generator."""
+class PairSeededNucleusSampler:
+    """Samples one token per row from the top-p nucleus with that row's own generator.
+
+    A logits processor by protocol (`generate()` calls it with input ids and scores); it does
+    not subclass transformers' base class so that loading a run for ratings alone never
+    imports transformers.
+    """
 
     def __init__(self, seeds: Sequence[int], top_p: float, temperature: float):
         self.top_p, self.temperature = top_p, temperature

@@ -12,6 +12,7 @@ the mean user (or item) embedding and flags the prediction.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,9 +21,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from elixir_agent.core_model.checkpoint import RunArtifacts, load_model
+from elixir_agent.core_model.checkpoint import RunArtifacts, RunDirError, load_model
 from elixir_agent.core_model.decoding import Decoding, pair_seed
 from elixir_agent.core_model.model import Elixir
+from elixir_agent.errors import UserError
 
 __all__ = ["ElixirRecommender", "Prediction", "Recommender", "UnknownIdError",
            "load_recommender"]
@@ -40,12 +42,12 @@ class Prediction:
     cold_item: bool = False
 
 
-class UnknownIdError(KeyError):
+class UnknownIdError(UserError, KeyError):
     """An id the model was not trained on; carries close matches for the caller to offer."""
 
     def __init__(self, kind: str, value: str, suggestions: Sequence[str] = ()):
         self.kind, self.value, self.suggestions = kind, value, list(suggestions)
-        super().__init__(kind, value)
+        super().__init__(f"unknown {kind} id {value!r}")
 
     def __str__(self) -> str:
         hint = f"; did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
@@ -86,14 +88,16 @@ class ElixirRecommender:
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
-                 quantize: str | None = None) -> ElixirRecommender:
+                 quantize: str | None = None, ratings_only: bool = False) -> ElixirRecommender:
         """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
-        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes."""
+        `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes; `ratings_only`
+        skips the text model (predictions only, `explain` is then an error)."""
         if device is None:
             device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8 and device != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
-        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize)
+        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize,
+                                                       ratings_only=ratings_only)
         if quantize in (None, "none"):
             model = model.to(device)
         if int8:
@@ -233,5 +237,16 @@ class ElixirRecommender:
 
 
 def load_recommender(run_dir: str | Path, **kwargs) -> ElixirRecommender:
-    """Alias of `ElixirRecommender.from_run`."""
-    return ElixirRecommender.from_run(run_dir, **kwargs)
+    """`ElixirRecommender.from_run`; a truncated or corrupted file is a `RunDirError`."""
+    from safetensors import SafetensorError
+
+    try:
+        return ElixirRecommender.from_run(run_dir, **kwargs)
+    except UserError:
+        raise
+    except (ValueError, SafetensorError, EOFError) as error:
+        kind = "JSON file" if isinstance(error, json.JSONDecodeError) else (
+            "weights file" if isinstance(error, SafetensorError) else "file")
+        raise RunDirError(f"{run_dir}: a {kind} of the run is truncated or corrupted "
+                          f"({type(error).__name__}: {error})",
+                          hint="retrain the run or restore it from a copy") from error

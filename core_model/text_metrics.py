@@ -10,11 +10,13 @@ chrF stands in and says so in its name.
 from __future__ import annotations
 
 import itertools
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["TextScore", "bleu", "check_parallel", "chrf", "meteor_available", "meteor_or_chrf", "rouge_f1",
-           "text_scores"]
+           "rouge_l_f1", "text_scores"]
 
 
 def meteor_available() -> bool:
@@ -79,10 +81,19 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str], max_order: int = 
 
 
 def rouge_f1(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """Mean ROUGE-1/2/L F1 over pairs, in percent: {"rouge1": .., "rouge2": .., "rougeL": ..}."""
-    from rouge_score import rouge_scorer
+    """Mean ROUGE-1/2/L F1 over pairs, in percent: {"rouge1": .., "rouge2": .., "rougeL": ..}.
 
+    Uses rouge-score (the `eval` extra); without it, the same scores from `rouge_l_f1` and
+    `_rouge_n_f1` below, which follow rouge-score's tokenization (lower case, runs of
+    letters and digits, no stemming) so numbers agree with it.
+    """
     check_parallel(hypotheses, references)
+    try:
+        from rouge_score import rouge_scorer
+    except ModuleNotFoundError:
+        return {"rouge1": _mean(_rouge_n_f1, hypotheses, references, 1),
+                "rouge2": _mean(_rouge_n_f1, hypotheses, references, 2),
+                "rougeL": _mean(lambda h, r, _: rouge_l_f1(h, r), hypotheses, references, 0)}
     kinds = ("rouge1", "rouge2", "rougeL")
     scorer = rouge_scorer.RougeScorer(list(kinds))
     totals = dict.fromkeys(kinds, 0.0)
@@ -91,6 +102,43 @@ def rouge_f1(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, 
         for kind in kinds:
             totals[kind] += scores[kind].fmeasure
     return {kind: 100.0 * total / len(hypotheses) for kind, total in totals.items()}
+
+
+def rouge_l_f1(hypothesis: str, reference: str) -> float:
+    """ROUGE-L F1 of one pair in [0, 1]: the longest common subsequence of word tokens."""
+    hyp, ref = _rouge_tokens(hypothesis), _rouge_tokens(reference)
+    if not hyp or not ref:
+        return 0.0
+    previous = [0] * (len(ref) + 1)
+    for word in hyp:  # LCS by dynamic programming, one row at a time
+        current = [0]
+        for j, other in enumerate(ref):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    return _f1(previous[-1], len(hyp), len(ref))
+
+
+def _rouge_n_f1(hypothesis: str, reference: str, n: int) -> float:
+    hyp, ref = _rouge_tokens(hypothesis), _rouge_tokens(reference)
+    hyp_grams = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
+    ref_grams = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+    overlap = sum((hyp_grams & ref_grams).values())
+    return _f1(overlap, sum(hyp_grams.values()), sum(ref_grams.values()))
+
+
+def _rouge_tokens(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+
+
+def _f1(overlap: int, n_hyp: int, n_ref: int) -> float:
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / n_hyp, overlap / n_ref
+    return 2 * precision * recall / (precision + recall)
+
+
+def _mean(score, hypotheses: Sequence[str], references: Sequence[str], n: int) -> float:
+    return 100.0 * sum(score(h, r, n) for h, r in zip(hypotheses, references, strict=True)) / len(hypotheses)
 
 
 def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:

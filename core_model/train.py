@@ -11,6 +11,7 @@ Run with: elixir-agent train --data /tmp/rb --out runs/rb --preset cpu
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import time
@@ -34,7 +35,7 @@ from elixir_agent.core_model.encoding import pad_labels
 from elixir_agent.core_model.evaluate import evaluate_ratings, text_nll, validation_text_score
 from elixir_agent.core_model.progress import Progress
 
-Loss = Callable[[dict], torch.Tensor]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class PhaseState:
     elapsed_s: float = 0.0  # wall time spent so far, over all sessions
     done: list[str] = field(default_factory=list)  # finished phases
     history: list[dict] = field(default_factory=list)
+    stops: list[dict] = field(default_factory=list)  # why each finished phase stopped
 
 
 def seed_everything(seed: int) -> None:
@@ -82,6 +84,8 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
         state = PhaseState(**{k: v for k, v in progress.items() if k != "optimizer"})
         setup.resume_optimizer = (progress["optimizer"], optim_tensors)
         setup.model.to(device)
+        log.info("resuming %s from phase %s, epoch %d, step %d (%.0f s trained so far)", out_dir,
+                 state.phase, state.epoch + 1, state.step, state.elapsed_s)
     phases = ["rating", "text"] if train_cfg.schedule == "sequential" else ["joint"]
     if not model_cfg.text:
         phases = ["rating"] if train_cfg.schedule == "sequential" else ["joint"]
@@ -90,7 +94,7 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
             continue
         if state.phase != phase:
             state = PhaseState(phase=phase, elapsed_s=state.elapsed_s, done=state.done,
-                               history=state.history)
+                               history=state.history, stops=state.stops)
         _run_phase(setup, state, out_dir)
         state.done.append(phase)
     summary = _summary(setup, state)
@@ -129,6 +133,7 @@ def _run_phase(setup: TrainingSetup, state: PhaseState, out_dir: Path) -> None:
                                                        else cfg.batch_size))
     schedule = _lr_schedule(cfg, state.phase, epochs * n_batches)
     started = time.monotonic() - state.elapsed_s
+    stopped = False
     with Progress(enabled=cfg.progress) as bars:
         while state.epoch < epochs:
             task = bars.start(f"{state.phase} epoch {state.epoch + 1}/{epochs}", n_batches,
@@ -142,9 +147,35 @@ def _run_phase(setup: TrainingSetup, state: PhaseState, out_dir: Path) -> None:
                 break
             if state.bad_epochs >= cfg.patience:
                 break
+    _record_stop(setup, state, epochs, started, stopped)
     if setup.best_state is not None:  # keep the best epoch, not the last one
         model.load_state_dict(setup.best_state, strict=False)
         setup.best_state = None
+
+
+def _record_stop(setup: TrainingSetup, state: PhaseState, epochs: int, started: float,
+                 limited: bool) -> None:
+    """Say why the phase ended: all epochs, early stopping, a step cap or the time budget."""
+    cfg = setup.train_cfg
+    cap = cfg.max_rating_steps if state.phase == "rating" else cfg.max_text_steps
+    after = f"after {state.epoch} of {epochs} epochs"
+    if not limited and state.bad_epochs >= cfg.patience and state.epoch < epochs:
+        reason = f"stopped early {after}: validation did not improve for {cfg.patience} epochs"
+        short = False
+    elif not limited:
+        reason, short = f"ran all {epochs} epochs", False
+    elif cap is not None and state.step >= cap:
+        reason, short = f"stopped {after} at the cap of {cap} steps", True
+    else:
+        share = (f", of which the rating phase gets {cfg.rating_time_fraction:.0%}"
+                 if state.phase == "rating" and setup.model_cfg.text else "")
+        reason, short = f"stopped {after} by the time budget ({cfg.time_budget_s:g} s{share})", True
+    stop = {"phase": state.phase, "reason": reason, "cut_short": short, "epochs_done": state.epoch,
+            "epochs_planned": epochs, "steps": state.step,
+            "elapsed_s": round(time.monotonic() - started, 1)}
+    if not any(s["phase"] == state.phase for s in state.stops):
+        state.stops.append(stop)
+    log.info("%s phase: %s (%d steps)", state.phase, reason, state.step)
 
 
 def _phase_parameters(model, phase: str) -> list[torch.nn.Parameter]:
@@ -306,5 +337,6 @@ def _summary(setup: TrainingSetup, state: PhaseState) -> dict:
     valid = evaluate_ratings(setup.model, setup.valid, setup.model_cfg.aspects, setup.device)
     return {"valid": valid, "params": count_params(setup.model),
             "train_time_s": round(state.elapsed_s, 1), "history": state.history,
+            "stops": state.stops,
             "n_train": len(setup.train), "n_valid": len(setup.valid),
             "n_text_train": _epoch_size(setup, setup.model_cfg.text)}

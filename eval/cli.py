@@ -21,7 +21,7 @@ def eval_command(
                              "Rerunning with the same --out resumes: finished pairs are skipped."),
     pairs: int = typer.Option(200, "--pairs", min=1, help="Number of test pairs (a fixed seeded draw)."),
     llm: str = typer.Option("local", "--llm", help="The agent's writer: 'local' (embedded SmolLM2), 'none' "
-                            "(deterministic composer only) or 'provider:model'."),
+                            "(deterministic composer only), 'auto' (local if installed) or 'provider:model'."),
     judge: str | None = typer.Option(None, "--judge", help="Optional pairwise LLM judge as 'provider:model' "
                                      "(off by default; each pair is judged twice, order swapped)."),
     scenarios: Path | None = typer.Option(None, "--scenarios", help="Scenario file or folder (.toml/.json) of "
@@ -40,6 +40,7 @@ def eval_command(
     MiniLM embedding similarity, USR/FMR/FCR/DIV, RMSE/MAE, rating-text consistency,
     groundedness, citation rate, length and latency, with 95% bootstrap intervals.
     """
+    from elixir_agent.agent.context import check_paths
     from elixir_agent.core_model.data.storage import load_prepared
     from elixir_agent.core_model.inference import load_recommender
     from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer
@@ -53,6 +54,7 @@ def eval_command(
     if (scenarios or bundled_scenarios or judge) and "agent" not in wanted:
         raise typer.BadParameter("scenarios and the judge need the agent in --systems", param_hint="--systems")
 
+    check_paths(run, index, data)
     dataset = load_prepared(data)
     recommender = load_recommender(run)
     embedder = Embedder()
@@ -67,7 +69,7 @@ def eval_command(
         explainers.append(CoreExplainer(recommender))
     agent = None
     if "agent" in wanted:
-        agent = _build_agent(dataset, recommender, index, embedder, llm)
+        agent = _build_agent(run, data, recommender, index, embedder, llm)
         explainers.append(AgentExplainer(lambda q, cid: agent.ask(q, conversation_id=cid), fallback=recommender))
 
     out.mkdir(parents=True, exist_ok=True)
@@ -88,19 +90,18 @@ def eval_command(
     typer.echo(f"report: {out / 'report.md'}")
 
 
-def _build_agent(dataset, recommender, index_dir: Path, embedder, llm: str):
+def _build_agent(run: Path, data: Path, recommender, index_dir: Path, embedder, llm: str):
+    from elixir_agent.agent.context import build_context, resolve_llm_choice
     from elixir_agent.agent.graph import build_agent
-    from elixir_agent.retrieval.index import ReviewIndex
-    from elixir_agent.tools.catalog import Catalog
-    from elixir_agent.tools.context import ToolContext
 
-    index = ReviewIndex.load(index_dir, embedder)
-    leaked = set(index.review_ids) & set(dataset.split("test")["review_id"].astype(str))
+    loaded = build_context(run, index_dir, data, embedder=embedder, recommender=recommender)
+    index = loaded.context.index
+    leaked = set(index.review_ids) & set(loaded.dataset.split("test")["review_id"].astype(str))
     if leaked:
         raise typer.BadParameter(f"{index_dir} contains {len(leaked)} test reviews (e.g. {sorted(leaked)[0]}): "
                                  "build the index from the training split only", param_hint="--index")
-    context = ToolContext(recommender=recommender, index=index, catalog=Catalog.from_dataset(dataset))
-    return build_agent(context, llm=llm, embedder=embedder)
+    llm, _ = resolve_llm_choice(llm)
+    return build_agent(loaded.context, llm=llm, embedder=embedder)
 
 
 def _run_scenarios(agent, recommender, dataset, chosen, path, bundled, n, out: Path):

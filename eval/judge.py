@@ -3,21 +3,39 @@
 Each pair is judged twice with the order swapped, because LLM judges favour a position; a
 criterion counts as a win only when both orders agree, and as a tie otherwise. Verdicts are
 appended to `judge.jsonl` as they come, so a resumed run does not pay for them again.
+
+A provider model answers through LangChain's `with_structured_output(Verdict)`; a model
+without structured output (or a scripted one in tests) answers in text, and the first JSON
+object in it is read instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["CRITERIA", "PairwiseJudge"]
+from pydantic import BaseModel, Field
+
+__all__ = ["CRITERIA", "PairwiseJudge", "Verdict"]
 
 CRITERIA = ("informative", "persuasive", "faithful")
 _JSON = re.compile(r"\{.*?\}", re.DOTALL)
+
+
+Choice = Literal["1", "2", "tie"]
+
+
+class Verdict(BaseModel):
+    """The judge's answer: which explanation (1 or 2, as shown) is better on each criterion."""
+
+    informative: Choice = Field(description="Which tells the user more that is specific and useful.")
+    persuasive: Choice = Field(description="Which would better help the user decide.")
+    faithful: Choice = Field(description="Which agrees better with the evidence (no invented claims).")
 
 
 def _prompt_template() -> str:
@@ -54,11 +72,17 @@ class PairwiseJudge:
         """A judge from a `provider:model` string via LangChain's `init_chat_model`."""
         from langchain.chat_models import init_chat_model
 
-        return cls(init_chat_model(spec, temperature=0), spec)
+        chat = init_chat_model(spec, temperature=0)
+        with contextlib.suppress(NotImplementedError):  # else the text answer is parsed
+            chat = chat.with_structured_output(Verdict)
+        return cls(chat, spec)
 
     def _ask(self, evidence: str, first: str, second: str) -> dict[str, str]:
         prompt = self.template.format(evidence=evidence, first=first, second=second)
-        return _parse(_text(self.chat.invoke(prompt).content))
+        answer = self.chat.invoke(prompt)
+        if isinstance(answer, Verdict):
+            return answer.model_dump()
+        return _parse(_text(answer.content))
 
     def judge_pair(self, record: dict[str, Any], a: str, b: str) -> dict[str, str]:
         """criterion -> "a" | "b" | "tie" for one record, from both presentation orders."""

@@ -1,23 +1,12 @@
-"""Review embeddings and a persistent FAISS index with metadata and filters (no LangChain)."""
+"""Review embeddings and a persistent FAISS index with metadata and filters (no LangChain).
 
-from elixir_agent.retrieval.embedder import DEFAULT_EMBEDDER, Embedder, TextEncoder
-from elixir_agent.retrieval.faiss_ops import FactoryError
-from elixir_agent.retrieval.index import (
-    EmptyIndexError,
-    IndexMismatchError,
-    ReviewHit,
-    ReviewIndex,
-)
-from elixir_agent.retrieval.store import CorruptIndexError
+Names are imported on first use (FAISS and sentence-transformers are the `agent` extra).
+"""
 
-__all__ = [
-    "DEFAULT_EMBEDDER",
-    "CorruptIndexError",
-    "Embedder",
-    "EmptyIndexError",
-    "FactoryError",
-    "IndexMismatchError",
-    "ReviewHit",
-    "ReviewIndex",
-    "TextEncoder",
-]
+from elixir_agent._lazy import lazy_exports
+
+_WHERE = {"DEFAULT_EMBEDDER": "embedder", "Embedder": "embedder", "TextEncoder": "embedder",
+          "FactoryError": "faiss_ops", "EmptyIndexError": "index", "IndexMismatchError": "index",
+          "ReviewHit": "index", "ReviewIndex": "index", "CorruptIndexError": "store"}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
+from elixir_agent.errors import UserError
+
 # Search-time knobs used when a factory string is given without explicit tuning; chosen with
 # `elixir-agent bench retrieval` (recall@10 >= 0.95 on clustered 384-d data, see the report).
 DEFAULT_NPROBE = 32
@@ -21,7 +23,7 @@ MAX_TRAIN_POINTS_PER_LIST = 64
 MIN_TRAIN_POINTS = 65_536
 
 
-class FactoryError(ValueError):
+class FactoryError(UserError, ValueError):
     """A FAISS index-factory string that cannot be built or trained on the given data."""
 
 
@@ -79,11 +81,6 @@ def apply_tuning(index: faiss.Index, tuning: str) -> None:
     except RuntimeError as error:
         raise FactoryError(f"cannot apply tuning {tuning!r} to this index: "
                            f"{_short(error)}") from error
-
-
-def is_exact(index: faiss.Index) -> bool:
-    """Whether the index scans every vector exactly (a flat index), so results equal brute force."""
-    return isinstance(faiss.downcast_index(index), faiss.IndexFlat)
 
 
 def search(index: faiss.Index, queries: np.ndarray, k: int,

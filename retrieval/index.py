@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from elixir_agent.core_model.data.storage import ASPECT_PREFIX, PreparedDataset
+from elixir_agent.errors import UserError
 from elixir_agent.retrieval import faiss_ops, store
 from elixir_agent.retrieval.embedder import Embedder, TextEncoder, encode_in_chunks
 
@@ -36,11 +37,11 @@ REQUIRED_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text")
 _META_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text", "item_name", "split")
 
 
-class IndexMismatchError(ValueError):
+class IndexMismatchError(UserError, ValueError):
     """The index was built with another embedder (name or dimension) than the one given."""
 
 
-class EmptyIndexError(ValueError):
+class EmptyIndexError(UserError, ValueError):
     """There is nothing to index or to search."""
 
 

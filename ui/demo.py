@@ -7,6 +7,7 @@ that command's own error.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DemoPlan", "prepare_demo"]
+__all__ = ["DemoPlan", "prepare_demo", "training_cut_short"]
 
 
 @dataclass(frozen=True)
@@ -83,4 +84,24 @@ def prepare_demo(plan: DemoPlan, *, echo: Callable[[str], None] = print) -> dict
             raise SystemExit(f"[demo] {what} failed (exit {result.returncode}); see the error above")
         timings[what] = round(time.perf_counter() - start, 1)
         echo(f"[demo] {what}: done in {timings[what]:.0f} s")
+    warning = training_cut_short(plan)
+    if warning:
+        echo(warning)
     return timings
+
+
+def training_cut_short(plan: DemoPlan) -> str | None:
+    """A warning when the time budget stopped the demo's training before its planned epochs."""
+    summary_file = plan.run / "summary.json"
+    try:
+        stops = json.loads(summary_file.read_text()).get("stops", [])
+    except (OSError, ValueError):
+        return None
+    cut = [s for s in stops if s.get("cut_short")]
+    if not cut:
+        return None
+    phases = "; ".join(f"{s['phase']} phase {s['reason']}" for s in cut)
+    more = max(plan.minutes * 2, plan.minutes + 6)
+    return (f"[demo] warning: training was cut short by its {plan.minutes:g}-minute budget ({phases}); "
+            f"the app serves a less trained model. Give it more time: elixir-agent demo --minutes {more:g} "
+            f"(or make demo DEMO_ARGS='--minutes {more:g}'), after removing {plan.run}")

@@ -9,11 +9,20 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from elixir_agent.console import choices
+from elixir_agent.errors import UserError
 
 data_app = typer.Typer(help="Load, prepare and inspect review datasets.", no_args_is_help=True)
 console = Console()
+
+
+# The registered loaders (core_model.data.loaders.FORMATS; a test keeps the two equal),
+# listed here so that `--help` does not import them.
+DataFormat = choices("DataFormat", "ratebeer", "lara-dat", "lara-json", "beeradvocate",
+                     "beeradvocate-snap", "csv", "jsonl")
+OnError = choices("OnError", "raise", "skip")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -32,58 +41,59 @@ def _parse_split(text: str) -> tuple[float, float, float]:
 
 @data_app.command("prepare")
 def prepare_command(
-    fmt: str = typer.Option(..., "--format", "-f", help="Input format: ratebeer, lara-dat, lara-json, "
-                            "beeradvocate, beeradvocate-snap, csv, jsonl."),
+    fmt: DataFormat = typer.Option(..., "--format", "-f", help="Input format."),
     input_path: Path = typer.Option(..., "--input", "-i", help="Input file or directory, as published."),
     out: Path = typer.Option(..., "--out", "-o", help="Output dataset directory (must not exist)."),
-    kcore: int = typer.Option(5, help="Iterated k-core: keep users and items with at least k reviews."),
-    max_words: int = typer.Option(128, help="Truncate review text to this many words."),
+    kcore: int = typer.Option(5, min=1, help="Iterated k-core: keep users and items with at least k reviews."),
+    max_words: int = typer.Option(128, min=1, help="Truncate review text to this many words."),
     seed: int = typer.Option(42, help="Seed of the random train/valid/test split."),
     split: str = typer.Option("0.8,0.1,0.1", help="Train,valid,test fractions."),
     mapping: str | None = typer.Option(None, help="csv/jsonl only: column mapping, either a TOML file "
                                        "or 'user=COL,item=COL,rating=COL,text=COL,aspect.NAME=COL,scale.rating=1:10'."),
-    on_error: str = typer.Option("raise", help="'raise' stops at the first malformed row; 'skip' "
-                                 "skips such rows and reports them."),
+    on_error: OnError = typer.Option("raise", help="'raise' stops at the first malformed row; "
+                                     "'skip' skips such rows and reports them."),
     name: str | None = typer.Option(None, help="Dataset name recorded in dataset.json (default: the format)."),
     overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Load a published review dataset, clean it, k-core it, split it and write Parquet.
 
     Run with: elixir-agent data prepare --format ratebeer --input ../shared/data/ratebeer/reviews_store --out /tmp/rb
     """
+    from elixir_agent.console import echo_json, status
     from elixir_agent.core_model.data.loaders import load_reviews
-    from elixir_agent.core_model.data.prepare import EmptyDatasetError, describe, prepare_reviews
+    from elixir_agent.core_model.data.prepare import describe, prepare_reviews
     from elixir_agent.core_model.data.records import DataFormatError
     from elixir_agent.core_model.data.storage import write_prepared
 
-    if on_error not in ("raise", "skip"):
-        raise typer.BadParameter("--on-error must be 'raise' or 'skip'")
     if not input_path.exists():
         raise typer.BadParameter(f"{input_path} does not exist", param_hint="--input")
     if out.exists() and not overwrite:
         raise typer.BadParameter(f"{out} already exists; choose another path or pass --overwrite",
                                  param_hint="--out")
     fractions = _parse_split(split)
+    fmt_name = fmt.value
     options = {"mapping": _load_mapping(mapping)} if mapping else {}
-    with _spinner() as progress:
-        progress.add_task(f"loading {fmt} from {input_path}", total=None)
+    with status(f"loading {fmt_name} from {input_path}"):
         try:
-            loaded = load_reviews(fmt, input_path, on_error=on_error, **options)
-        except DataFormatError as error:
-            console.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(2) from error
-    try:
-        splits, report = prepare_reviews(loaded, kcore=kcore, max_words=max_words, seed=seed,
-                                         fractions=fractions)
-    except EmptyDatasetError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
-    info = describe(loaded, name=name or fmt, source_format=fmt, source_path=str(input_path),
+            loaded = load_reviews(fmt_name, input_path, on_error=on_error.value, **options)
+        except DataFormatError:
+            raise
+        except ValueError as error:  # an option the format does not take, a bad mapping
+            raise UserError(str(error), hint="see: elixir-agent data prepare --help") from error
+    splits, report = prepare_reviews(loaded, kcore=kcore, max_words=max_words, seed=seed,
+                                     fractions=fractions)
+    info = describe(loaded, name=name or fmt_name, source_format=fmt_name, source_path=str(input_path),
                     kcore=kcore, max_words=max_words, seed=seed, fractions=fractions)
     info.notes.append(f"dropped: {report.dropped_no_rating} without rating, {report.dropped_no_text} "
                       f"without text, {report.dropped_duplicates} duplicate pairs, "
                       f"{report.dropped_kcore} by the {kcore}-core; {report.skipped_malformed} malformed")
     info = write_prepared(out, info, splits, overwrite=overwrite)
+    if as_json:
+        from dataclasses import asdict
+
+        echo_json({"out": str(out), "counts": info.counts, "report": asdict(report)})
+        return
     _print_prepare_report(report, info.counts, out)
 
 
@@ -105,25 +115,30 @@ def synth_command(
     try:
         info = write_synthetic(out, n_users=users, n_items=items, n_reviews=reviews, seed=seed,
                                overwrite=overwrite)
-    except (ValueError, FileExistsError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
+    except ValueError as error:
+        raise UserError(str(error), hint="see: elixir-agent data synth --help") from error
     console.print(f"[bold]synthetic[/bold] dataset written to {out}: {info.counts}")
 
 
 @data_app.command("stats")
-def stats_command(path: Path = typer.Argument(..., help="A prepared dataset directory.")) -> None:
+def stats_command(path: Path = typer.Argument(..., help="A prepared dataset directory."),
+                  as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON.")
+                  ) -> None:
     """Print the counts of a prepared dataset and the mean of the rating and each aspect.
 
     Run with: elixir-agent data stats /tmp/rb
     """
+    from elixir_agent.console import echo_json
     from elixir_agent.core_model.data.stats import dataset_stats
 
     try:
         stats = dataset_stats(path)
-    except (FileNotFoundError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
+    except ValueError as error:
+        raise UserError(str(error), hint="pass a directory written by `elixir-agent data prepare`"
+                        ) from error
+    if as_json:
+        echo_json(stats)
+        return
     label = " [yellow](synthetic)[/yellow]" if stats["synthetic"] else ""
     console.print(f"[bold]{stats['name']}[/bold]{label}  format={stats['source_format']}")
     counts = Table("split", "reviews", "users", "items")
@@ -139,16 +154,15 @@ def stats_command(path: Path = typer.Argument(..., help="A prepared dataset dire
 def _load_mapping(spec: str):
     from elixir_agent.core_model.data.loaders.generic import load_mapping_toml, parse_mapping
 
-    if spec.endswith(".toml"):
-        if not Path(spec).exists():
-            raise typer.BadParameter(f"mapping file {spec} does not exist", param_hint="--mapping")
-        return load_mapping_toml(spec)
-    return parse_mapping(spec)
-
-
-def _spinner() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=console, transient=True)
+    try:
+        if spec.endswith(".toml"):
+            if not Path(spec).exists():
+                raise typer.BadParameter(f"mapping file {spec} does not exist", param_hint="--mapping")
+            return load_mapping_toml(spec)
+        return parse_mapping(spec)
+    except ValueError as error:
+        raise UserError(f"--mapping: {error}", hint="e.g. --mapping 'user=COL,item=COL,rating=COL,"
+                        "text=COL,aspect.NAME=COL,scale.rating=1:10' or a TOML file") from error
 
 
 def _print_prepare_report(report, counts: dict[str, int], out: Path) -> None:

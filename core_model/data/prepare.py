@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from elixir_agent.core_model.data.records import DatasetInfo, LoadResult, Review
+from elixir_agent.errors import UserError
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
@@ -29,7 +30,7 @@ class PrepareReport:
     skip_reasons: list[str] = field(default_factory=list)
 
 
-class EmptyDatasetError(ValueError):
+class EmptyDatasetError(UserError, ValueError):
     """Nothing is left after filtering; the message suggests what to relax."""
 
 
@@ -136,16 +137,25 @@ def prepare_reviews(
     before_kcore = len(reviews)
     reviews = iterated_kcore(reviews, kcore, report)
     if not reviews:
-        raise EmptyDatasetError(
-            f"no review is left after the {kcore}-core filter ({before_kcore} reviews before it); "
-            f"try a lower --kcore (e.g. --kcore {max(1, kcore // 2)}, or 1 to keep everything)"
-        )
+        raise EmptyDatasetError(_empty_message(report, kcore, before_kcore))
     for review in reviews:
         short = truncate_words(review.text, max_words)
         if short != review.text:
             report.truncated += 1
             review.text = short
     return split_reviews(reviews, fractions, seed), report
+
+
+def _empty_message(report: PrepareReport, kcore: int, before_kcore: int) -> str:
+    """Why nothing is left, with the one fix that can help (never a lower --kcore below 1)."""
+    if before_kcore and kcore > 1:
+        return (f"no review is left after the {kcore}-core filter ({before_kcore} reviews before it); "
+                f"try a lower --kcore (e.g. --kcore {max(1, kcore // 2)}, or 1 to keep everything)")
+    if report.loaded == 0:
+        return "the input holds no review: check --input and --format"
+    return (f"none of the {report.loaded} reviews read has both a rating and a text "
+            f"({report.skipped_malformed} malformed, {report.dropped_no_rating} without rating, "
+            f"{report.dropped_no_text} without text): check --format and, for csv/jsonl, --mapping")
 
 
 def describe(

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from elixir_agent.errors import UserError
+
 RATING_MIN = 1.0
 RATING_MAX = 5.0
 
@@ -125,7 +127,7 @@ class LoadResult:
     skipped: list[str] = field(default_factory=list)
 
 
-class DataFormatError(ValueError):
+class DataFormatError(UserError, ValueError):
     """A malformed row or line in an input file; the message names file, line and field."""
 
     def __init__(self, path: str, line: int | None, field_name: str | None, problem: str):

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from elixir_agent.atomic import write_directory
 from elixir_agent.core_model.data.records import DatasetInfo, Review, is_missing
 
 SPLITS = ("train", "valid", "test")
@@ -102,10 +100,6 @@ class PreparedDataset:
     def aspects(self) -> list[str]:
         return self.info.aspects
 
-    @property
-    def aspect_columns(self) -> list[str]:
-        return [aspect_column(a) for a in self.info.aspects]
-
     def split(self, name: str) -> pd.DataFrame:
         if name not in SPLITS:
             raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
@@ -163,9 +157,8 @@ def write_prepared(
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; choose another --out or pass --overwrite")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out_dir.name}-", dir=out_dir.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         counts: dict[str, int] = {}
         checksums: dict[str, str] = {}
         for name in SPLITS:
@@ -182,12 +175,8 @@ def write_prepared(
         for name, payload in (extra_json or {}).items():
             (tmp / name).write_text(json.dumps(payload, indent=2))
         (tmp / INFO_FILE).write_text(json.dumps(info.to_json(), indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_directory(out_dir, fill)
     return info
 
 

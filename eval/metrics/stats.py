@@ -84,9 +84,14 @@ def bootstrap_ci(
         raise ValueError("bootstrap needs at least one item")
     if not 0 < level < 1:
         raise ValueError(f"confidence level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
+    from scipy.stats import bootstrap
+
     estimate = float(statistic(np.arange(n)))
-    values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(resamples)], dtype=np.float64)
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.percentile(values, [tail, 100.0 - tail])
-    return Interval(estimate, float(low), float(high), level)
+    if n == 1:  # one item: every resample is that item
+        return Interval(estimate, estimate, estimate, level)
+    # scipy resamples the item indices; the statistic sees them as in the docstring.
+    result = bootstrap((np.arange(n),), lambda idx: float(statistic(np.asarray(idx, dtype=np.intp))),
+                       n_resamples=resamples, confidence_level=level, method="percentile",
+                       vectorized=False, rng=np.random.default_rng(seed))
+    interval = result.confidence_interval
+    return Interval(estimate, float(interval.low), float(interval.high), level)

@@ -40,9 +40,9 @@ def test_aspect_ratings_track_the_truth_and_beat_the_global_mean(synthetic_run, 
 
 
 def test_report_attention_against_true_user_weights(synthetic_run, record_property, capsys):
-    """Reported, not asserted. The importance loss (overall = attention-weighted mean of the
-    aspects) is what lets attention recover the users' weights; the paper's loss alone did
-    not (correlation about 0)."""
+    """The importance loss (overall = attention-weighted mean of the aspects) is what lets
+    attention recover the users' weights; the paper's loss alone did not (correlation about 0).
+    Measured: correlation 0.89, top-1 agreement 0.79 (chance 0.20); asserted with margin."""
     data_dir, rec = synthetic_run
     truth = json.loads((data_dir / "ground_truth.json").read_text())
     item = rec.artifacts.items.ids[0]
@@ -57,3 +57,5 @@ def test_report_attention_against_true_user_weights(synthetic_run, record_proper
     with capsys.disabled():
         print(f"\n[report] attention vs true user weights: corr={corr:.3f} top-1 agreement="
               f"{top1:.2f} (chance {1 / len(rec.aspects):.2f})")
+    assert corr > 0.5, corr
+    assert top1 > 2 / len(rec.aspects), top1  # at least twice chance

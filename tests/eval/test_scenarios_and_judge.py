@@ -90,6 +90,22 @@ def test_judge_swaps_order_and_counts_only_consistent_wins(tmp_path):
     assert len(chat.prompts) == 2  # resumed from judge.jsonl
 
 
+def test_a_structured_verdict_is_used_as_given(tmp_path):
+    from elixir_agent.eval.judge import Verdict
+
+    class StructuredChat:
+        def invoke(self, prompt):
+            return Verdict(informative="1", persuasive="2", faithful="tie")
+
+    records = [{"pair_id": "p1", "systems": {"core": {"text": "c", "rating": 4.0, "aspect_ratings": {}},
+                                             "agent": {"text": "a", "rating": 4.0, "aspect_ratings": {}}}}]
+    result = PairwiseJudge(StructuredChat(), "fake:structured").compare(
+        records, "core", "agent", tmp_path / "judge.jsonl", progress=False)
+    # "1" in both orders means a different system each time: position bias, a tie.
+    assert result["criteria"]["informative"] == {"a": 0, "b": 0, "tie": 1}
+    assert result["criteria"]["faithful"] == {"a": 0, "b": 0, "tie": 1}
+
+
 def test_register_adds_the_eval_command():
     app, bench = typer.Typer(), typer.Typer()
     register(app, bench)

@@ -74,9 +74,9 @@ def _built_with(monkeypatch, args: list[str]) -> dict:
 
 
 def test_memory_and_concurrency_reach_the_app(monkeypatch, tmp_path):
-    from elixir_agent.agent.cli import DEFAULT_MEMORY
+    from elixir_agent.agent.context import default_memory_path
 
-    assert _built_with(monkeypatch, [])["memory"] == DEFAULT_MEMORY  # same file as `chat`
+    assert _built_with(monkeypatch, [])["memory"] == default_memory_path()  # same file as `chat`
     kept = _built_with(monkeypatch, ["--memory", str(tmp_path / "c.sqlite"), "--concurrency", "3"])
     assert kept["memory"] == tmp_path / "c.sqlite" and kept["concurrency"] == 3
     assert _built_with(monkeypatch, ["--memory", "none"])["memory"] is None
@@ -87,3 +87,22 @@ def test_help_says_why_concurrency_defaults_to_one():
     text = " ".join(result.output.replace("│", " ").split())
     assert "--memory" in text and "'none' keeps them in this process only" in text
     assert "not thread-safe" in text
+
+
+def test_demo_warns_when_its_budget_cut_training_short(tmp_path):
+    import json
+
+    from elixir_agent.ui.demo import training_cut_short
+
+    plan = DemoPlan.for_source(tmp_path, None, None, minutes=6.0)
+    plan.run.mkdir(parents=True)
+    stops = [{"phase": "rating", "reason": "ran all 20 epochs", "cut_short": False},
+             {"phase": "text", "reason": "stopped after 1 of 3 epochs by the time budget (360 s)",
+              "cut_short": True}]
+    (plan.run / "summary.json").write_text(json.dumps({"stops": stops}))
+    warning = training_cut_short(plan)
+    assert warning and "text phase stopped after 1 of 3 epochs" in warning
+    assert "--minutes 12" in warning
+    stops[1]["cut_short"] = False
+    (plan.run / "summary.json").write_text(json.dumps({"stops": stops}))
+    assert training_cut_short(plan) is None
