@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from elixir_agent.core_model.backbone import apply_finetune, pretrained_backbone, random_backbone
+from elixir_agent.core_model import causal_backbone as causal
+from elixir_agent.core_model.backbone import apply_finetune, load_backbone, random_backbone
 from elixir_agent.core_model.checkpoint import RunArtifacts
 from elixir_agent.core_model.config import ModelConfig, TrainConfig
 from elixir_agent.core_model.data.storage import PreparedDataset, load_prepared
@@ -63,6 +64,8 @@ def build_artifacts(dataset: PreparedDataset) -> RunArtifacts:
 
 
 def build_tokenizer(cfg: ModelConfig, train_texts: list[str]):
+    if causal.is_causal_spec(cfg.backbone):
+        return causal.load_causal_tokenizer(cfg.backbone)
     if cfg.backbone is not None:
         return load_tokenizer(cfg.backbone)
     return train_sentencepiece(train_texts, cfg.vocab_size)
@@ -73,10 +76,11 @@ def build_model(cfg: ModelConfig, means: torch.Tensor | None = None) -> Elixir:
     backbone = None
     if cfg.text:
         if cfg.backbone is None:
-            backbone = random_backbone(cfg.backbone_config, cfg.vocab_size)
+            backbone = apply_finetune(random_backbone(cfg.backbone_config, cfg.vocab_size),
+                                      cfg.finetune, cfg.lora_r, cfg.lora_alpha)
         else:
-            backbone = pretrained_backbone(cfg.backbone, cfg.quantize)
-        backbone = apply_finetune(backbone, cfg.finetune, cfg.lora_r, cfg.lora_alpha)
+            backbone = load_backbone(cfg.backbone, cfg.quantize, cfg.finetune, cfg.lora_r,
+                                     cfg.lora_alpha, cfg.backbone_sha256)
     model = Elixir(cfg, backbone)
     if means is not None:
         model.rating.offsets.copy_(means)
@@ -100,6 +104,10 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
     train = _tensors(dataset.split("train"), artifacts, model_cfg)
     valid = _tensors(dataset.split("valid"), artifacts, model_cfg)
     tokenizer, train_labels, valid_labels = None, [], []
+    if model_cfg.text and causal.is_causal_spec(model_cfg.backbone):
+        # The run references its base model; the digest tells a reload if the file changed.
+        source = causal.resolve_causal(model_cfg.backbone)
+        model_cfg = replace(model_cfg, backbone_sha256=causal.weights_sha256(source))
     if model_cfg.text:
         tokenizer = build_tokenizer(model_cfg, train.texts)
         model_cfg = replace(model_cfg, vocab_size=len(tokenizer))

@@ -1,5 +1,7 @@
 """The T5 backbone: built from a config (random init) or loaded with `from_pretrained`,
 optionally quantized with bitsandbytes, then frozen, wrapped with LoRA, or fully trainable.
+The decoder-only alternative (SmolLM2, GGUF, any causal LM) lives in causal_backbone.py;
+`load_backbone` picks between them from the spec.
 """
 
 from __future__ import annotations
@@ -100,4 +102,17 @@ def base_model(backbone: nn.Module) -> T5ForConditionalGeneration:
 
 
 def backbone_width(backbone: nn.Module) -> int:
-    return base_model(backbone).config.d_model
+    """The width soft prompts must have: d_model for T5, hidden_size for a causal LM."""
+    width = getattr(backbone, "width", None)  # CausalBackbone
+    return width if width is not None else base_model(backbone).config.d_model
+
+
+def load_backbone(spec: str | Path, quantize: str = "none", finetune: str = "frozen",
+                  lora_r: int = 8, lora_alpha: int = 16, sha256: str | None = None) -> nn.Module:
+    """A pretrained backbone, T5 or causal, with the finetune mode applied."""
+    from elixir_agent.core_model import causal_backbone as causal
+
+    if causal.is_causal_spec(spec):
+        lm = causal.load_causal_lm(spec, quantize, expected_sha256=sha256)
+        return causal.CausalBackbone(causal.apply_causal_lora(lm, finetune, lora_r, lora_alpha))
+    return apply_finetune(pretrained_backbone(spec, quantize), finetune, lora_r, lora_alpha)

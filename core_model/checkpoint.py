@@ -5,8 +5,9 @@ A finished run directory::
     config.json          model + train config (written last: its presence marks a complete run)
     elixir.safetensors   rating model and prompt generator
     backbone/            the T5 (save_pretrained); absent for a quantized backbone, which is
-                         re-loaded from `config.model.backbone` and quantized again
-    adapter/             LoRA adapter (peft), when finetune = lora
+                         re-loaded from `config.model.backbone` and quantized again, and for
+                         a frozen or LoRA causal LM, which is referenced (spec + sha256)
+    adapter/             LoRA adapter (peft, safetensors), when finetune = lora
     tokenizer/           tokenizer files
     ids.json             user and item id maps, aspects, rating and aspect scales
     catalog.json         item names and the items each user reviewed in training
@@ -142,7 +143,12 @@ def _save_backbone(run_dir: Path, backbone: nn.Module, cfg: ModelConfig) -> None
     if cfg.quantize != "none":
         return  # re-loaded from cfg.backbone and quantized again
     from elixir_agent.core_model.backbone import base_model
+    from elixir_agent.core_model.causal_backbone import CausalBackbone
 
+    if isinstance(backbone, CausalBackbone):
+        if cfg.finetune == "full":  # changed weights: the run must carry them
+            atomic_dir(run_dir / "backbone", lambda d: backbone.base.save_pretrained(str(d)))
+        return  # frozen or LoRA: the base is referenced by cfg.backbone and its sha256
     clean = base_model(backbone)
     if cfg.finetune == "lora":  # a copy without the LoRA layers: the untouched base weights
         clean = copy.deepcopy(backbone).unload()
@@ -216,12 +222,19 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
             raise RunDirError(f"{run_dir} has no backbone/ directory")
         source = cfg.backbone
     from elixir_agent.core_model.backbone import pretrained_backbone
+    from elixir_agent.core_model.causal_backbone import CausalBackbone, is_causal_spec, load_causal_lm
 
-    backbone = pretrained_backbone(source, quantize)
+    if is_causal_spec(source):
+        sha = cfg.backbone_sha256 if source == cfg.backbone else None
+        backbone = load_causal_lm(source, quantize, expected_sha256=sha)
+    else:
+        backbone = pretrained_backbone(source, quantize)
     if cfg.finetune == "lora":
         from peft import PeftModel
 
         backbone = PeftModel.from_pretrained(backbone, str(run_dir / "adapter"))
+    if is_causal_spec(source):
+        backbone = CausalBackbone(backbone)
     for param in backbone.parameters():
         param.requires_grad_(False)
     return backbone

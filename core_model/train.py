@@ -105,6 +105,10 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
         setup.model_cfg, summary["rank_blend"] = choose_blend(
             setup.model, setup.model_cfg, setup.train, setup.valid, setup.device,
             train_cfg.seed)
+    if model_cfg.text and train_cfg.select_decoding:
+        from elixir_agent.core_model.decoding_selection import choose_decoding
+
+        setup.model_cfg, summary["decoding_selection"] = choose_decoding(setup)
     save_run(out_dir, setup.model, setup.tokenizer, setup.model_cfg, train_cfg,
              setup.artifacts, summary)
     return summary
@@ -133,7 +137,8 @@ def _run_phase(setup: TrainingSetup, state: PhaseState, out_dir: Path) -> None:
         setup.resume_optimizer = None
     epochs = {"text": cfg.text_epochs, "rank": cfg.rank_epochs}.get(state.phase,
                                                                   cfg.rating_epochs)
-    n_batches = math.ceil(len(setup.train) / (cfg.text_batch_size if text else cfg.batch_size))
+    n_batches = math.ceil(_epoch_size(setup, text) / (cfg.text_batch_size if text
+                                                       else cfg.batch_size))
     schedule = _lr_schedule(cfg, state.phase, epochs * n_batches)
     started = time.monotonic() - state.elapsed_s
     stopped = False
@@ -215,16 +220,31 @@ def _batch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
+def _epoch_size(setup, text: bool) -> int:
+    """Training rows per epoch: all of them, or `text_train_limit` in the text phase."""
+    limit = setup.train_cfg.text_train_limit if text else None
+    return len(setup.train) if limit is None else min(limit, len(setup.train))
+
+
+def _text_subset(setup) -> torch.Tensor:
+    """The fixed random subset of training rows the text phase draws from (same every epoch)."""
+    size = _epoch_size(setup, True)
+    return _batch_order(len(setup.train), setup.train_cfg.seed, -1)[:size]
+
+
 def _run_epoch(setup, state, optimizer, schedule, bars, task, started, out_dir) -> bool:
     """Train until the epoch ends (False) or a step/time limit stops the phase (True)."""
     cfg, model, data = setup.train_cfg, setup.model, setup.train
     text = state.phase in ("text", "joint") and setup.model_cfg.text
     bs = cfg.text_batch_size if text else cfg.batch_size
     order = _batch_order(len(data), cfg.seed, state.epoch)
+    if text and cfg.text_train_limit is not None:
+        subset = _text_subset(setup)
+        order = subset[_batch_order(len(subset), cfg.seed, state.epoch)]
     model.train()
     if state.phase == "text":
         model.rating.eval()  # frozen: no dropout on the vectors the prompts are built from
-    for start in range(state.batch * bs, len(data), bs):
+    for start in range(state.batch * bs, len(order), bs):
         if _limit_reached(setup, state, started):
             return True
         idx = order[start: start + bs]
@@ -320,7 +340,8 @@ def _validate(setup, phase: str) -> dict[str, float]:
                                   setup.device)
         out["valid_rmse"], out["valid_mae"] = errors["rmse"], errors["mae"]
     if phase not in ("rating", "rank") and setup.model_cfg.text:
-        out["valid_nll"] = text_nll(setup.model, setup.valid, setup.valid_labels, setup.device)
+        out["valid_nll"] = text_nll(setup.model, setup.valid, setup.valid_labels, setup.device,
+                                    limit=setup.train_cfg.valid_text_limit)
     metric = setup.train_cfg.select_text_by
     if phase == "text" and setup.model_cfg.text and metric != "nll":
         out[f"valid_{metric}"] = validation_text_score(
@@ -344,4 +365,5 @@ def _summary(setup: TrainingSetup, state: PhaseState) -> dict:
     return {"valid": valid, "params": count_params(setup.model),
             "train_time_s": round(state.elapsed_s, 1), "history": state.history,
             "stops": state.stops,
-            "n_train": len(setup.train), "n_valid": len(setup.valid)}
+            "n_train": len(setup.train), "n_valid": len(setup.valid),
+            "n_text_train": _epoch_size(setup, setup.model_cfg.text)}

