@@ -187,7 +187,8 @@ def _unknown_importance(importance: ImportanceReport) -> str:
            "all_users": f"all {importance.prior_users} users (too few have {least} reviews)"}
     if importance.n_reviews < least:
         why = (f"There are not enough of your reviews to tell what matters to you "
-               f"({importance.n_reviews} so far)")
+               f"({importance.n_reviews} review{'' if importance.n_reviews == 1 else 's'} "
+               "so far)")
     else:
         why = (f"Your {importance.n_reviews} reviews show no clear preference among aspects "
                "(the weights the model learned for you are nearly even)")

@@ -59,8 +59,9 @@ def plan_turn(message: str, state: dict[str, Any], parser: QuestionParser,
         if intent == "reset":
             update |= {"preferences": [], "dislikes": [], "what_if": None}
             prefs = []
-            prefaces.append("Done: I have forgotten the preferences and what-ifs you stated; "
-                            "answers use your own history again.")
+            prefaces.append("Back to your own weights: I have forgotten the preferences and "
+                            "what-ifs you stated; answers use what the model learned from your "
+                            "reviews.")
             continue
         if intent == "what_if" and parsed.aspects:
             update["what_if"] = parsed.aspects[:1]  # holds for the rest of the conversation

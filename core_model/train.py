@@ -165,7 +165,7 @@ def _record_stop(setup: TrainingSetup, state: PhaseState, epochs: int, started: 
                  limited: bool) -> None:
     """Say why the phase ended: all epochs, early stopping, a step cap or the time budget."""
     cfg = setup.train_cfg
-    cap = cfg.max_rating_steps if state.phase == "rating" else cfg.max_text_steps
+    cap = cfg.max_text_steps if state.phase in ("text", "joint") else cfg.max_rating_steps
     after = f"after {state.epoch} of {epochs} epochs"
     if not limited and state.bad_epochs >= cfg.patience and state.epoch < epochs:
         reason = f"stopped early {after}: validation did not improve for {cfg.patience} epochs"

@@ -37,16 +37,18 @@ __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "ToolFactory", "available", "load_too
 ToolFactory = Callable[[ToolContext], BaseTool]
 ENTRY_POINT_GROUP = "elixir_agent.tools"
 
+# The routed planner calls an intent's tools in this order: for "why", the item's aspects,
+# then the user's own history, then other reviewers.
 BUILTIN: dict[str, ToolFactory] = {
     "predict_rating": predict_rating.make,
     "aspect_ratings": aspect_ratings.make,
+    "user_history": user_history.make,
     "generate_review": generate_review.make,
     "similar_reviews": similar_reviews.make,
     "recommend_items": recommend_items.make,
     "item_profile": item_profile.make,
     "user_profile": user_profile.make,
     "compare_items": compare_items.make,
-    "user_history": user_history.make,
     "what_if": what_if.make,
 }
 

@@ -29,7 +29,7 @@ def test_every_tool_runs_on_the_real_core(real_context):
     row = dataset.split("test").iloc[0]
     other = next(i for i in sorted(context.catalog.items) if i != row.item_id)
     args = {"user_id": row.user_id, "item_id": row.item_id, "item_a": row.item_id,
-            "item_b": other, "query": "clean room"}
+            "item_b": other, "query": "clean room", "aspects": [context.aspects[0]]}
     for name, tool in load_tools(context).items():
         fields = tool.args_schema.model_fields
         message = tool.invoke({"type": "tool_call", "id": name, "name": name,

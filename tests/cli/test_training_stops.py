@@ -9,7 +9,7 @@ from tests.helpers.tiny_run import train_tiny
 
 def test_a_finished_run_says_how_each_phase_ended(tiny_run):
     stops = json.loads((tiny_run.run_dir / "summary.json").read_text())["stops"]
-    assert [s["phase"] for s in stops] == ["rating", "text"]
+    assert [s["phase"] for s in stops] == ["rating", "rank", "text"]
     for stop in stops:
         assert not stop["cut_short"]
         assert stop["reason"].startswith(("ran all", "stopped early after"))
@@ -17,5 +17,6 @@ def test_a_finished_run_says_how_each_phase_ended(tiny_run):
 
 def test_a_step_cap_is_reported_as_cutting_training_short(tiny_data, tmp_path):
     summary = train_tiny(tiny_data, tmp_path / "run", text=False, max_rating_steps=2)
-    (stop,) = summary["stops"]
+    stop = summary["stops"][0]  # the rating phase; the ranking phase shares its step cap
+    assert stop["phase"] == "rating"
     assert stop["cut_short"] and "cap of 2 steps" in stop["reason"] and stop["steps"] == 2

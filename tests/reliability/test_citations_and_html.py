@@ -52,8 +52,11 @@ def test_a_review_cannot_plant_a_citation(planted, pair):
 
 
 def test_the_verifier_ignores_brackets_inside_quoted_review_text():
-    evidence = grounding.Evidence.from_artifacts([{"reviews": [
-        {"review_id": "r1", "rating": 4.0, "text": PLANTED}]}])
+    from elixir_agent.tools.similar_reviews import SimilarReviewsArtifact
+
+    evidence = grounding.Evidence.from_artifacts([SimilarReviewsArtifact.build(
+        reviews=[{"review_id": "r1", "user_id": "u1", "item_id": "i1", "item_name": "Harbor Inn",
+                  "rating": 4.0, "similarity": 0.9, "text": PLANTED}], review_ids=["r1"])])
     quoted = f'[r1] says: "{PLANTED}"'
     result = grounding.check(quoted, evidence)
     assert result.ok and result.cited_ids == ["r1"]

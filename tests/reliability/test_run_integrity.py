@@ -145,9 +145,13 @@ def test_the_verifier_refuses_non_finite_numbers_in_the_answer(answer):
 
 
 def test_the_verifier_refuses_non_finite_evidence():
-    evidence = grounding.Evidence.from_artifacts([{"rating": float("nan")}])
+    from elixir_agent.tools.predict_rating import PredictRatingArtifact
+
+    evidence = grounding.Evidence.from_artifacts([PredictRatingArtifact.build(
+        user_id="u1", item_id="i1", item_name="Harbor Inn", rating=float("nan"),
+        cold_user=False, cold_item=False)])
     result = grounding.check("It is hard to say.", evidence)
-    assert not result.ok and result.unsupported_numbers == ["rating=non-finite"]
+    assert not result.ok and result.unsupported_numbers == ["value=non-finite"]
 
 
 @pytest.mark.slow
