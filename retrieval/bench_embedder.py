@@ -7,7 +7,7 @@ the first `n_queries` texts are queries, the rest the corpus; each backend embed
 exact top 10 of each query in its corpus is compared with the top 10 in the reference
 (PyTorch, full length) corpus.
 
-Run with: elixir-agent bench embedder --out runs/bench-embedder --texts /work/artifacts/data/ratebeer
+Run with: elixir-agent bench embedder --out runs/bench-embedder --texts data/ratebeer
 """
 
 from __future__ import annotations

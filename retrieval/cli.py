@@ -185,7 +185,7 @@ def bench_embedder(
     """Compare embedder backends on real reviews: texts/s and recall@10 of the index each
     builds against the reference (PyTorch, full length) index.
 
-    Run with: elixir-agent bench embedder --out runs/bench-embedder --texts /work/artifacts/data/ratebeer
+    Run with: elixir-agent bench embedder --out runs/bench-embedder --texts data/ratebeer
     """
     from rich.console import Console
 

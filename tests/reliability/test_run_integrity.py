@@ -154,19 +154,6 @@ def test_the_verifier_refuses_non_finite_evidence():
     assert not result.ok and result.unsupported_numbers == ["value=non-finite"]
 
 
-@pytest.mark.slow
-def test_a_shared_run_written_before_manifests_loads_with_a_warning():
-    from pathlib import Path
-
-    run = Path("/work/artifacts/runs/rb")
-    if not (run / "config.json").exists() or (run / MANIFEST_FILE).exists():
-        pytest.skip(f"no finished pre-manifest run at {run}")
-    with pytest.warns(UnverifiedRunWarning):
-        rec = ElixirRecommender.from_run(run)
-    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
-    assert 1 <= rec.predict(user, item).rating <= 5
-
-
 def test_ask_never_answers_from_nan_weights(tiny_run, run_copy):
     """The drill's `ask`: "nan out of 5 ... verified" before; now the turn fails, unanswered."""
     import torch
