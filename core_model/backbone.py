@@ -77,9 +77,12 @@ def unblocked_4bit_layers(name_or_path: str | Path) -> list[str] | None:
     return [*skipped, "lm_head"] if skipped else None
 
 
-def apply_finetune(backbone: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 16
-                   ) -> nn.Module:
-    """Freeze, LoRA-wrap (peft) or leave trainable; returns the module to use."""
+def apply_finetune(backbone: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 16, *,
+                   causal: bool = False) -> nn.Module:
+    """Freeze, LoRA-wrap (peft) or leave trainable; returns the module to use.
+
+    `causal` picks the decoder-only LM's task type and attention projections for LoRA.
+    """
     if mode == "full":
         return backbone
     for param in backbone.parameters():
@@ -90,8 +93,12 @@ def apply_finetune(backbone: nn.Module, mode: str, lora_r: int = 8, lora_alpha: 
         raise ValueError(f"finetune must be frozen, lora or full (got {mode!r})")
     from peft import LoraConfig, TaskType, get_peft_model
 
-    lora = LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=lora_r, lora_alpha=lora_alpha,
-                      lora_dropout=0.05, target_modules=LORA_TARGETS)
+    from elixir_agent.core_model.causal_backbone import CAUSAL_LORA_TARGETS
+
+    task, targets = ((TaskType.CAUSAL_LM, CAUSAL_LORA_TARGETS) if causal
+                     else (TaskType.SEQ_2_SEQ_LM, LORA_TARGETS))
+    lora = LoraConfig(task_type=task, r=lora_r, lora_alpha=lora_alpha, lora_dropout=0.05,
+                      target_modules=targets)
     return get_peft_model(backbone, lora)
 
 
@@ -114,5 +121,5 @@ def load_backbone(spec: str | Path, quantize: str = "none", finetune: str = "fro
 
     if causal.is_causal_spec(spec):
         lm = causal.load_causal_lm(spec, quantize, expected_sha256=sha256)
-        return causal.CausalBackbone(causal.apply_causal_lora(lm, finetune, lora_r, lora_alpha))
+        return causal.CausalBackbone(apply_finetune(lm, finetune, lora_r, lora_alpha, causal=True))
     return apply_finetune(pretrained_backbone(spec, quantize), finetune, lora_r, lora_alpha)

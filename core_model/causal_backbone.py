@@ -137,22 +137,6 @@ def load_causal_lm(spec: str | Path, quantize: str = "none", expected_sha256: st
                                                 **kwargs)
 
 
-def apply_causal_lora(lm: nn.Module, mode: str, lora_r: int, lora_alpha: int) -> nn.Module:
-    """Freeze the base; wrap it with LoRA on the attention projections when mode is lora."""
-    if mode == "full":
-        return lm
-    for param in lm.parameters():
-        param.requires_grad_(False)
-    if mode == "frozen":
-        return lm
-    if mode != "lora":
-        raise ValueError(f"finetune must be frozen, lora or full (got {mode!r})")
-    from peft import LoraConfig, TaskType, get_peft_model
-
-    lora = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora_r, lora_alpha=lora_alpha,
-                      lora_dropout=0.05, target_modules=CAUSAL_LORA_TARGETS)
-    return get_peft_model(lm, lora)
-
 
 class CausalBackbone(nn.Module):
     """A causal LM driven by soft prompts, with the T5 backbone's call signature.
