@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-__all__ = ["Mention", "NameMatcher", "fold", "generic", "name_words", "word_spans"]
+__all__ = ["Mention", "NameMatcher", "fold", "generic", "name_words", "similarity_floor", "word_spans"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _BRACKETS = re.compile(r"\([^)]*\)")
@@ -32,6 +32,9 @@ _SYNTHETIC = re.compile(r"\(synthetic\)", re.IGNORECASE)
 _BRACKET_WEIGHT = 0.3
 _AMBIGUITY_MARGIN = 0.12  # two names covering the message this closely: ask, do not guess
 _MIN_COVERAGE = 0.3  # below this share of a name's weight the mention is too thin to trust
+# Punctuation then a space ends a clause; "T.J." or "I.P.A." without spaces is one name.
+_CLAUSE_END = re.compile(r"[.?!,;:]+\s")
+_SENTENCE_END = re.compile(r"[.?!]+\s")
 
 
 def fold(text: str) -> str:
@@ -54,7 +57,7 @@ def name_words(text: str) -> list[str]:
     return [w for w, _, _ in word_spans(text)]
 
 
-def _similarity_floor(word: str) -> float:
+def similarity_floor(word: str) -> float:
     """How close (rapidfuzz ratio) a typed word must be to a name word; short words must be exact."""
     if len(word) <= 3:
         return 100.0
@@ -131,10 +134,14 @@ class NameMatcher:
         if not tokens or not self._entries:
             return []
         similar = [self._similar_words(word) for word, _, _ in tokens]
+        # A name never runs across a clause break: "about Meta. Also" ends the name at "Meta".
+        breaks = [bool(_CLAUSE_END.search(text[tokens[i][2]:tokens[i + 1][1] + 1]))
+                  for i in range(len(tokens) - 1)]
+        proper = _proper_nouns(text, tokens, breaks)
         used: set[int] = set()
         mentions: list[Mention] = []
         while True:
-            scored = self._score_names(tokens, similar, used)
+            scored = self._score_names(tokens, similar, used, breaks, proper)
             if not scored:
                 break
             # The name that explains most of what was typed (idf-weighted) first, then the one
@@ -154,25 +161,32 @@ class NameMatcher:
         """Name words close enough to a typed word, with their 0-1 similarity."""
         if word in self._by_word:
             return {word: 1.0}
-        floor = _similarity_floor(word)
+        floor = similarity_floor(word)
         if floor >= 100.0 or word.isdigit():
             return {}
         found = process.extract(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=floor,
                                 limit=3)
         return {w: score / 100.0 for w, score, _ in found if len(w) > 3}
 
-    def _is_anchor(self, word: str, matches: dict[str, float]) -> bool:
-        """A typed word that can start a name match: not a question word, nor a typo of one."""
-        if not matches or word in self.generic_words:
+    def _is_anchor(self, word: str, matches: dict[str, float], proper: bool = False) -> bool:
+        """A typed word that can start a name match: not a question word, nor a typo of one.
+
+        A question word capitalised inside a sentence is a name after all ("enjoy Nose or nah"
+        for Brown Nose Ale), when it is a word of some name as typed.
+        """
+        if not matches:
             return False
+        if word in self.generic_words:
+            return proper and matches.get(word) == 1.0 and len(word) >= 4
         if max(matches.values()) == 1.0 and self._idf.get(word, 0) > 0:
             return not word.isdigit() or len(word) >= 3
         return not any(fuzz.ratio(word, g) >= 85 for g in self.generic_words)
 
-    def _score_names(self, tokens, similar, used: set[int]) -> list[tuple[float, _Name, frozenset, float]]:
+    def _score_names(self, tokens, similar, used: set[int], breaks: list[bool],
+                     proper: list[bool]) -> list[tuple[float, _Name, frozenset, float]]:
         """(coverage of the name, name, message positions matched, idf-weighted evidence)."""
         anchors = [i for i, (word, _, _) in enumerate(tokens)
-                   if i not in used and self._is_anchor(word, similar[i])]
+                   if i not in used and self._is_anchor(word, similar[i], proper[i])]
         candidates = {e for i in anchors for w in similar[i] for e in self._by_word[w]}
         out = []
         for index in candidates:
@@ -184,13 +198,13 @@ class NameMatcher:
                     if i in used or i in gains:
                         continue
                     sim = similar[i].get(word, 0.0)
-                    if sim < 1.0 and typed in self.generic_words:
+                    if sim < 1.0 and typed in self.generic_words and not proper[i]:
                         continue  # a question word only counts when typed exactly
                     if sim > best:
                         best, at = sim, i
                 if at is not None:
                     gains[at] = weight * best
-            positions = self._compact(set(gains))
+            positions = self._compact(gains, breaks, set(anchors))
             if not positions or not positions & set(anchors):
                 continue
             covered = sum(gains[p] for p in positions)
@@ -200,16 +214,21 @@ class NameMatcher:
             unique = any(len(self._by_word[w]) == 1 and len(w) >= 4 and sim >= 0.9
                          for p in positions for w, sim in similar[p].items()
                          if w in entry.words)
-            if coverage < 0.5 and self._unknown_beside(tokens, similar, positions):
+            if coverage < 0.5 and self._unknown_beside(tokens, similar, positions, breaks):
                 continue  # "the Bellagio Grande": a thin match next to a word no name has
             if coverage >= _MIN_COVERAGE or unique:
                 out.append((coverage, entry, frozenset(positions), covered))
         return out
 
-    def _unknown_beside(self, tokens, similar, positions: frozenset[int] | set[int]) -> bool:
-        """Is the matched stretch next to a word that is neither a question word nor a name word?"""
-        for i in (min(positions) - 1, max(positions) + 1):
-            if 0 <= i < len(tokens):
+    def _unknown_beside(self, tokens, similar, positions: frozenset[int] | set[int],
+                        breaks: list[bool]) -> bool:
+        """Is the matched stretch next to a word that is neither a question word nor a name word?
+
+        A word across a clause break ("Meta. Also") is not beside the name.
+        """
+        first, last = min(positions), max(positions)
+        for i, gap in ((first - 1, first - 1), (last + 1, last)):
+            if 0 <= i < len(tokens) and not breaks[gap]:
                 word = tokens[i][0]
                 if not similar[i] and len(word) >= 4 and not word.isdigit() and not any(
                         fuzz.ratio(word, g) >= 80 for g in self.generic_words):
@@ -217,20 +236,24 @@ class NameMatcher:
         return False
 
     @staticmethod
-    def _compact(positions: set[int]) -> set[int]:
-        """Keep the matched words that sit together: a name is said in one stretch of the message."""
-        if not positions:
-            return positions
-        ordered = sorted(positions)
+    def _compact(gains: dict[int, float], breaks: list[bool], anchors: set[int]) -> set[int]:
+        """Keep the matched words that sit together: a name is said in one stretch of a clause.
+
+        Of several stretches, the one with an anchor and the most weight: in "the palate at
+        Elder", "the" matches a word of "Pliny the Elder" too, but the name is where "Elder" is.
+        """
+        if not gains:
+            return set()
+        ordered = sorted(gains)
         groups, current = [], [ordered[0]]
         for p in ordered[1:]:
-            if p - current[-1] <= 2:
+            if p - current[-1] <= 2 and not any(breaks[current[-1]:p]):
                 current.append(p)
             else:
                 groups.append(current)
                 current = [p]
         groups.append(current)
-        return set(max(groups, key=len))
+        return set(max(groups, key=lambda g: (bool(anchors.intersection(g)), sum(gains[p] for p in g))))
 
     # -- suggestions for a name nobody knows -----------------------------------------------
 
@@ -246,6 +269,15 @@ class NameMatcher:
         choices = {e.item_id: " ".join(e.words) for e in self._entries}
         found = process.extract(query, choices, scorer=fuzz.WRatio, limit=limit)
         return [(key, float(score)) for _, score, key in found]
+
+
+def _proper_nouns(text: str, tokens, breaks: list[bool]) -> list[bool]:
+    """Which words are capitalised inside a sentence (so written as names), not at its start."""
+    out = []
+    for i, (word, start, _) in enumerate(tokens):
+        sentence_start = i == 0 or bool(_SENTENCE_END.search(text[tokens[i - 1][2]:start + 1]))
+        out.append(text[start].isupper() and not sentence_start and word != "i")
+    return out
 
 
 def generic(words: Iterable[str]) -> frozenset[str]:

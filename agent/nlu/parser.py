@@ -15,13 +15,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from elixir_agent.agent.extract import asked_count, labelled_ids, ordinal_item, preferences
 from elixir_agent.agent.nlu.classifier import IntentClassifier
 from elixir_agent.agent.nlu.corpus import MASK
 from elixir_agent.agent.nlu.templates import DOMAINS, TEMPLATES
 from elixir_agent.tools.aspects import SYNONYMS, aspects_in_text
 from elixir_agent.tools.catalog import Catalog
-from elixir_agent.tools.name_matching import NameMatcher, generic, word_spans
+from elixir_agent.tools.name_matching import NameMatcher, generic, similarity_floor, word_spans
 
 __all__ = ["ParsedQuestion", "QuestionParser", "question_words"]
 
@@ -35,7 +38,7 @@ _OTHER = re.compile(r"\bthe other(?: one)?\b|\bthe other (?:beer|hotel|item|plac
 # "user 123", "item 46" (labelled), or a bare id: 3+ digits (not "top 10") or letters+digits.
 _ID_TOKEN = re.compile(r"\b(user|item|beer|hotel)\s+(?:id\s+)?#?(\w[\w.:-]*)"
                        r"|(?<!top )\b(\d{3,}|[A-Za-z]{1,3}\d{3,})\b", re.IGNORECASE)
-_STOP = ["a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "i", "me", "my", "mine", "you", "your", "we", "our", "they", "them", "their", "he", "she", "his", "her", "its", "do", "does", "did", "not", "no", "yes", "so", "if", "then", "than", "as", "by", "from", "about", "into", "over", "under", "up", "down", "out", "off", "too", "very", "just", "really", "some", "any", "all", "each", "every", "more", "most", "less", "least", "other", "one", "ones", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "have", "has", "had", "get", "got", "go", "going", "want", "wanna", "gonna", "like", "first", "second", "third", "fourth", "fifth", "last", "top", "number"]
+_STOP = ["a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "i", "me", "my", "mine", "you", "your", "we", "our", "they", "them", "their", "he", "she", "his", "her", "its", "do", "does", "did", "not", "no", "yes", "so", "if", "then", "than", "as", "by", "from", "about", "into", "over", "under", "up", "down", "out", "off", "too", "very", "just", "really", "some", "any", "all", "each", "every", "more", "most", "less", "least", "other", "one", "ones", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "have", "has", "had", "get", "got", "go", "going", "want", "wanna", "gonna", "like", "also", "plus", "btw", "nah", "please", "pls", "thanks", "ok", "okay", "hey", "hi", "lol", "yeah", "yep", "nope", "well", "again", "instead", "anyway", "though", "first", "second", "third", "fourth", "fifth", "last", "top", "number"]
 # The best intent of a request is always taken; a second one from the same request only when
 # the classifier is sure of it (two-part messages are mostly cut into requests before this).
 _SECOND_INTENT_FLOOR = 0.9
@@ -80,6 +83,7 @@ class QuestionParser:
     def __init__(self, classifier: IntentClassifier, catalog: Catalog, aspects: list[str]):
         self.classifier, self.catalog, self.aspects = classifier, catalog, list(aspects)
         self.words = question_words()
+        self._vocabulary = sorted(w for w in self.words if len(w) >= 3)
         self.matcher = NameMatcher({i: s.name for i, s in catalog.items.items()},
                                    generic_words=self.words)
 
@@ -110,7 +114,7 @@ class QuestionParser:
         active = state.get("active_item")
         if _OTHER.search(rest) and len(last_items) >= 2:
             parsed.other_item = next((i for i in last_items if i != active), None)
-        parsed.intents, parsed.probabilities = self._intents(masked)
+        parsed.intents, parsed.probabilities = self._intents(self._respell(masked))
         if unknown_ids and not parsed.items:
             parsed.unknown_names = unknown_ids
         elif not parsed.items and not ambiguous:
@@ -160,6 +164,25 @@ class QuestionParser:
         best = {labels[j]: round(float(probabilities[:, j].max()), 3) for j in range(len(labels))}
         return intents, best
 
+    def _respell(self, text: str) -> str:
+        """Typos of question words put right before classifying: "wuold i lik" -> "would i like".
+
+        The classifier's character n-grams carry some typos, but a message of nothing but
+        misspelt words leaves it guessing; the words of the questions are a closed set.
+        """
+        def fix(match: re.Match) -> str:
+            word = match.group()
+            lower = word.lower()
+            if lower in self.words or len(lower) < 3 or word == MASK:
+                return word
+            if len(lower) == 3:  # too short to compare: only a dropped last letter ("lik")
+                return next((w for w in ("like", "rate", "same", "what", "have") if w.startswith(lower)), word)
+            # OSA counts a swap of two letters as one slip: "wuold" is "would", not "world".
+            found = process.extract(lower, self._vocabulary, scorer=OSA.normalized_similarity, limit=1)
+            return found[0][0] if found and found[0][1] >= similarity_floor(lower) / 100 - 1e-9 else word
+
+        return _WORD.sub(fix, text)
+
     def _unknown_names(self, text: str) -> list[str]:
         """Runs of words that are no question words: a name the catalog does not know."""
         runs, current, previous_end = [], [], 0
@@ -176,6 +199,9 @@ class QuestionParser:
             runs.append(current)
         names = [text[r[0][0]:r[-1][1]] for r in runs if sum(e - s for s, e in r) >= 4]
         return [n for n in names if self.matcher.exact(n) is None][:2]
+
+
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 def _mask(message: str, spans: list[tuple[int, int, str]]) -> str:

@@ -104,6 +104,7 @@ TEMPLATES: dict[str, list[str]] = {
         "would I like <x> and why",
     ],
     "reviews": [
+        "what are {folks|people|others} saying about <x>",
         "{show|give} me {some |}reviews {of|for|about} <x>",
         "what do {other people|others|reviewers|people} {say|think} about <x>",
         "{any|are there} reviews {mentioning|about|that talk about} the <aspect>",
@@ -131,6 +132,8 @@ TEMPLATES: dict[str, list[str]] = {
         "my own review of <x>",
     ],
     "item_profile": [
+        "{gimme|give me} the {lowdown|rundown|scoop} on <x>",
+        "{fill me in|brief me} on <x>",
         "tell me about <x>",
         "{describe|what is} <x>",
         "what is <x> like",
@@ -198,6 +201,8 @@ TEMPLATES: dict[str, list[str]] = {
         "summarise my {reviews|ratings}",
     ],
     "what_matters": [
+        "what am I {fussiest|most picky|pickiest} about",
+        "what's the {one thing|thing} I {care|fuss} {about|over} most",
         "what do I care about {the |}most",
         "{which|what} aspects {matter|are important} {most |}to me",
         "what matters {most |}to me {when I pick|in} a <noun>",
@@ -224,6 +229,8 @@ TEMPLATES: dict[str, list[str]] = {
         "my ratings of <style>",
     ],
     "preference": [
+        "{honestly |}{the |}<aspect> is what I {go by|judge by|look at}",
+        "I judge {a <noun>|<nouns>} by {its |the |}<aspect>",
         "I care about <aspect> more than <aspect2>",
         "<aspect> {matters|is important} {most |a lot |}to me",
         "I {don't|do not} care about {the |}<aspect>",
@@ -236,8 +243,12 @@ TEMPLATES: dict[str, list[str]] = {
         "I {hate|can't stand} bad <aspect>",
         "<aspect> is the {thing|one thing} I {care about|look for}",
         "{honestly |}<aspect> is {my priority|what counts for me}",
+        "I only care {about <aspect>|how it {tastes|looks|smells}|about the <aspect>}",
+        "all I {care about|want} is {good |}<aspect>",
     ],
     "what_if": [
+        "{picture|imagine} {a world where|that} <aspect> is the only thing I care about",
+        "suppose <aspect> counted {double|more} {for me|}",
         "what if I cared {most |only |more |}about <aspect>",
         "{suppose|say|imagine} <aspect> {mattered most|was all I cared about}",
         "what would {change|happen} if I ignored <aspect>",
@@ -245,6 +256,8 @@ TEMPLATES: dict[str, list[str]] = {
         "{hypothetically|in theory}, if I only cared about <aspect>",
         "what if <aspect> {didn't|did not} matter",
         "{and |}if I weighted <aspect> {higher|double}",
+        "{pretend|let's say|assume} <aspect> is {all that matters|the only thing that counts}",
+        "how would {things|my picks} change if <aspect> {counted double|was all that mattered}",
     ],
     "reset": [
         "{reset|start over|start again|clear everything}",

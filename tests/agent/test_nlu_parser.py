@@ -52,6 +52,11 @@ RATEBEER = [
     ("what if aroma was all I cared about?", ["what_if"], []),
     ("forget my preferences", ["reset"], []),
     ("I care about taste way more than looks", ["preference"], []),
+    # A name ends at a clause break, a one-word short name is enough, and a question word
+    # capitalised mid-sentence is read as the name it belongs to.
+    ("Tell me about Celebrator. Also, would I like it?", ["item_profile", "rating"],
+     ["Ayinger Celebrator Doppelbock"]),
+    ("How's the palate at Elder?", ["aspects"], ["Russian River Pliny the Elder"]),
     ("recommend 3 beers for me", ["recommend"], []),
 ]
 
