@@ -323,7 +323,7 @@ def _compare(models: Sequence[ToolArtifact], prefs: list[str]) -> list[str] | No
         sign = 1 if win is one else -1
         mainly = max(c.aspects, key=lambda k: sign * c.aspects[k].difference
                      * (c.aspects[k].user_importance or 1.0), default=None)
-        on = (f", mainly on {mainly}" if mainly and sign * c.aspects[mainly].difference > 0
+        on = (f", mainly on {mainly}" if mainly and c.aspects[mainly].better == win.item_id
               else "")
         head = (f"For you, {win.item_name} beats {lose.item_name}: {score(win.rating)} against "
                 f"{score(lose.rating)}{on}.")

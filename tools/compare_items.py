@@ -58,6 +58,13 @@ class CompareItemsArgs(BaseModel):
                                       description="Aspects to compare; empty for all.")
 
 
+def _better(a: str, va: float, b: str, vb: float) -> str | None:
+    """The item with the higher score as printed (two decimals): 3.414 and 3.41 are a tie,
+    not a win the reader cannot see."""
+    shown_a, shown_b = round(va, 2), round(vb, 2)
+    return a if shown_a > shown_b else b if shown_b > shown_a else None
+
+
 @dataclass(frozen=True)
 class CompareItems:
     ctx: ToolContext
@@ -75,9 +82,9 @@ class CompareItems:
         for aspect in wanted:
             va, vb = r4(pa.aspect_ratings[aspect]), r4(pb.aspect_ratings[aspect])
             rows[aspect] = {"a": va, "b": vb, "difference": r4(va - vb),
-                            "better": a if va > vb else b if vb > va else None,
+                            "better": _better(a, va, b, vb),
                             "user_importance": r4(pa.user_importance.get(aspect, 0.0))}
-        better = a if pa.rating > pb.rating else b if pb.rating > pa.rating else None
+        better = _better(a, pa.rating, b, pb.rating)
         lines = [f"For user {user_id}: {name_a} ({a}) predicted {score(pa.rating)}, "
                  f"{name_b} ({b}) predicted {score(pb.rating)}."]
         for aspect, row in rows.items():

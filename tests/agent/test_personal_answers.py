@@ -64,6 +64,10 @@ def test_each_intent_answers_in_its_first_sentence(world, routed_agent):
     first = _first(t.answer)
     assert first.index(winner.item_name) < first.index(loser.item_name)
     assert f"{winner.rating:.2f}" in first and f"{loser.rating:.2f}" in first
+    assert f"{winner.rating:.2f}" > f"{loser.rating:.2f}"  # a win the reader can see
+    if ", mainly on " in first:  # the aspect named is one the winner wins
+        mainly = first.split(", mainly on ")[1].rstrip(".")
+        assert compared.aspects[mainly].better == winner.item_id
 
 
 def _why(agent, user, item):

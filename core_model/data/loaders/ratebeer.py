@@ -36,6 +36,11 @@ RATEBEER_ASPECT_SCALES = {aspect: scale for aspect, (_, scale) in _ASPECT_COLUMN
 _OVERALL = "review_overall_score"
 _REQUIRED = ("user_id", "beer_url", _OVERALL, "review_blob", *(c for c, _ in _ASPECT_COLUMNS.values()))
 
+# RateBeer marks an edited review with "UPDATED: FEB 20, 2011"; 620 of the shared reviews are
+# nothing but that stamp. It is page furniture, not the reviewer's words: quoting it as
+# evidence or training the text model on it is wrong, so it goes (a review left without text
+# is then dropped and counted like any other review without text).
+_UPDATED_STAMP = re.compile(r"\bUPDATED:\s*[A-Z]{3}\s+\d{1,2},\s+\d{4}")
 _BEER_URL = re.compile(r"/beer/[^/]*/(\d+)(?:/|$)")
 # The scrape also kept RateBeer's score line ("AROMA 8/10 ... OVERALL 17/20"): it recovers a
 # score whose own column came out empty (one real row lacks review_overall_score).
@@ -125,7 +130,7 @@ def _row_to_review(row: list[str], col: dict[str, int]) -> Review:
         user_id=user_id,
         item_id=beer_id,
         rating=rating,
-        text=unescape_entities(row[col["review_blob"]].strip()),
+        text=_UPDATED_STAMP.sub(" ", unescape_entities(row[col["review_blob"]])).strip(),
         aspects=aspects,
         item_name=_optional_column(row, col, "beer_name"),
         user_name=_optional_column(row, col, "user_name"),
