@@ -67,6 +67,8 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
     """Train and write a run directory; returns the summary also stored in summary.json."""
     out_dir = Path(out_dir)
     procs = start_processes(train_cfg.device)
+    if not procs.is_main:  # one copy of each progress message, from rank 0
+        logging.getLogger("elixir_agent").setLevel(logging.WARNING)
     _check_out_dir(out_dir, resume, overwrite, procs)
     from transformers import set_seed  # here: importing it loads peft when that is installed
 
