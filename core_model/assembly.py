@@ -37,15 +37,21 @@ class TrainingSetup:
     valid: RatingTensors
     train_labels: list[list[int]]
     valid_labels: list[list[int]]
-    best_state: dict | None = None
-    resume_optimizer: tuple | None = None
+
+    def amp_dtype(self) -> torch.dtype | None:
+        """Mixed precision on CUDA only (bf16 where supported, else fp16); None on CPU."""
+        if self.device.type != "cuda" or not self.train_cfg.amp:
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
     def autocast(self):
-        """Mixed precision on CUDA only (bf16 where supported); a no-op on CPU."""
-        if self.device.type != "cuda" or not self.train_cfg.amp:
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
+        dtype = self.amp_dtype()
+        return contextlib.nullcontext() if dtype is None else torch.autocast("cuda", dtype=dtype)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """Loss scaling for fp16, whose narrow exponent flushes small gradients to zero; bf16
+        and full precision need none, and a disabled scaler passes everything through."""
+        return torch.amp.GradScaler("cuda", enabled=self.amp_dtype() == torch.float16)
 
 
 def build_artifacts(dataset: PreparedDataset) -> RunArtifacts:

@@ -81,6 +81,11 @@ def train_command(
                              ] = None,
     text_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the text phase.")
                            ] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        min=1, help="Rating-phase batch size, per process: under `accelerate launch` with N "
+                    "processes each step sees N times this many reviews.")] = None,
+    text_batch_size: Annotated[int | None, typer.Option(
+        min=1, help="Text-phase batch size, per process.")] = None,
     select_text_by: Annotated[TextMetric | None, typer.Option(
         help="Which text epoch to keep: rougeL (default) or bleu4 on 100 generated validation "
              "reviews, as the paper does; nll generates nothing and is faster.")] = None,
@@ -98,6 +103,9 @@ def train_command(
     """Train ELIXIR (ratings, aspect importance, personalised reviews) and write a run directory.
 
     Run with: elixir-agent train --data /tmp/rb --out runs/rb --preset cpu
+
+    Data-parallel on N GPUs (or CPU processes with --device cpu), same flags:
+    accelerate launch --multi_gpu --num_processes N -m elixir_agent.cli train ...
     """
     from elixir_agent.console import echo_json
 
@@ -113,6 +121,7 @@ def train_command(
         # Frozen T5 is the paper's choice; a decoder-only LM is tuned with LoRA, as in PEPLER.
         model["finetune"] = "lora" if is_causal_spec(backbone) else "frozen"
     train_kw = dict(schedule=_value(schedule), rating_epochs=rating_epochs, text_epochs=text_epochs,
+                    batch_size=batch_size, text_batch_size=text_batch_size,
                     select_text_by=_value(select_text_by), time_budget_s=time_budget, seed=seed,
                     device=device, threads=threads, checkpoint_every=checkpoint_every)
     from elixir_agent.core_model.config import build_configs
@@ -125,6 +134,10 @@ def train_command(
         if isinstance(error, UserError):
             raise
         raise UserError(str(error), hint="see: elixir-agent train --help") from error
+    from elixir_agent.core_model.distributed import is_main_process
+
+    if not is_main_process():  # under a launcher, rank 0 speaks for all
+        return
     if as_json:
         echo_json({"out": str(out), **summary})
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -137,8 +138,20 @@ class InteractionHead(nn.Module):
         return F.cross_entropy(logits, torch.arange(B, device=items.device))
 
 
+class RatingOutput(NamedTuple):
+    """What the rating model computes for a batch of (user, item) pairs."""
+
+    rating: torch.Tensor  # (B,) overall, on the 1-5 scale
+    aspect_ratings: torch.Tensor  # (B, A)
+    user_importance: torch.Tensor  # (B, A) attention weights, rows sum to 1
+    item_importance: torch.Tensor  # (B, A)
+    vectors: torch.Tensor  # (B, 2 + 2A, d): user, item, user aspects, item aspects (prompt input)
+
+
 @dataclass
 class ElixirOutput:
+    """`Elixir.forward`'s result: the ratings, and the losses of the targets it was given."""
+
     rating: torch.Tensor  # (B,) overall, on the 1-5 scale
     aspect_ratings: torch.Tensor  # (B, A)
     user_importance: torch.Tensor  # (B, A) attention weights, rows sum to 1
@@ -186,7 +199,7 @@ class RatingModel(nn.Module):
             i = torch.where(cold_items[:, None], self.item_emb.weight.mean(0), i)
         return u, i
 
-    def forward(self, users, items, cold_users=None, cold_items=None):
+    def forward(self, users, items, cold_users=None, cold_items=None) -> RatingOutput:
         u, i = self.encode(users, items, cold_users, cold_items)  # (B, d)
         ua, ia = self.user_aspects(u), self.item_aspects(i)  # (B, A, d)
         u_pool, u_w = self.user_attn(u, ua)
@@ -201,8 +214,7 @@ class RatingModel(nn.Module):
         aspect = torch.stack([h(pairs[:, a])[:, 0] for a, h in enumerate(self.aspect_heads)], 1)
         aspect = aspect + self.offsets[1:]  # (B, A)
         vectors = torch.cat([u[:, None], i[:, None], ua, ia], dim=1)  # (B, 2 + 2A, d)
-        return rating, aspect, u_w, i_w, vectors
-
+        return RatingOutput(rating, aspect, u_w, i_w, vectors)
 
     @torch.no_grad()
     def rating_matrix(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -295,36 +307,36 @@ class Elixir(nn.Module):
         return self.generator(vectors)  # (B, P, w)
 
     def forward(self, users, items, target=None, aspect_target=None, aspect_mask=None,
-                labels=None, cold_users=None, cold_items=None, freeze_ratings=False):
-        if freeze_ratings:
-            with torch.no_grad():
-                rating, aspect, u_w, i_w, vectors = self.rating(users, items, cold_users,
-                                                                cold_items)
-        else:
-            rating, aspect, u_w, i_w, vectors = self.rating(users, items, cold_users, cold_items)
-        out = ElixirOutput(rating, aspect, u_w, i_w)
+                labels=None, cold_users=None, cold_items=None, freeze_ratings=False
+                ) -> ElixirOutput:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not freeze_ratings):
+            rated = self.rating(users, items, cold_users, cold_items)
+        out = ElixirOutput(rated.rating, rated.aspect_ratings, rated.user_importance,
+                           rated.item_importance)
         losses = []
         if target is not None and not freeze_ratings:
-            out.rating_loss = rating_loss(rating, aspect, target, aspect_target, aspect_mask)
+            out.rating_loss = rating_loss(rated.rating, rated.aspect_ratings, target,
+                                          aspect_target, aspect_mask)
             if self.cfg.embed_l2 > 0:
                 out.rating_loss = out.rating_loss + self.cfg.embed_l2 * self._l2(users, items)
             if self.cfg.importance_weight > 0 and self.cfg.use_attention:
                 out.rating_loss = out.rating_loss + self.cfg.importance_weight * 0.5 * (
-                    importance_loss(u_w, target, aspect_target, aspect_mask)
-                    + importance_loss(i_w, target, aspect_target, aspect_mask))
+                    importance_loss(rated.user_importance, target, aspect_target, aspect_mask)
+                    + importance_loss(rated.item_importance, target, aspect_target,
+                                      aspect_mask))
             if self.rating.interaction is not None:
                 # Detached: the ranking loss trains the head only. Shaping the shared user
                 # vectors with it blurred the aspect attention (on synthetic data the
                 # attention's correlation with the true user weights fell from 0.89 to 0.31).
                 out.rank_loss = self.rating.interaction.loss(
-                    vectors[:, 0].detach(), users, items,
+                    rated.vectors[:, 0].detach(), users, items,
                     lambda rows: self.rating.item_emb(rows).detach(), self.cfg.rank_negatives)
                 out.rating_loss = out.rating_loss + self.cfg.rank_weight * out.rank_loss
             losses.append(out.rating_loss)
         if labels is not None:
             if self.backbone is None:
                 raise ValueError("this model has no text part (trained with text=False)")
-            prompts = self.prompts(vectors)
+            prompts = self.prompts(rated.vectors)
             mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
             lm = self.backbone(inputs_embeds=prompts, attention_mask=mask, labels=labels)
             out.text_loss = lm.loss
@@ -348,8 +360,7 @@ class Elixir(nn.Module):
         """
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
-        *_, vectors = self.rating(users, items, cold_users, cold_items)
-        prompts = self.prompts(vectors)
+        prompts = self.prompts(self.rating(users, items, cold_users, cold_items).vectors)
         mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
         generate_kwargs.setdefault("min_new_tokens",
                                    min(self.cfg.min_new_tokens or 0, max_new_tokens))

@@ -82,6 +82,6 @@ def test_rating_matrix_matches_the_forward_pass(tiny_data, tmp_path):
     matrix = model.rating.rating_matrix(users, items)
     grid_u, grid_i = users.repeat_interleave(len(items)), items.repeat(len(users))
     with torch.no_grad():
-        direct = model.rating(grid_u, grid_i)[0].reshape(len(users), len(items))
+        direct = model.rating(grid_u, grid_i).rating.reshape(len(users), len(items))
     assert torch.allclose(matrix, direct, atol=1e-5)
     assert model.rating.interaction_matrix(users, items).shape == (5, model.cfg.n_items)
