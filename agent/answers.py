@@ -32,6 +32,8 @@ _QUOTE_WORDS = 30  # a quoted sentence is cut after this many words
 _CLOSE = 0.1  # a prediction this close to the usual rating is "about your usual"
 _PRAISE_FROM = 3.5  # a review rated at least this argues for an item, below 3 against it
 _CRITICAL_BELOW = 3.0
+_QUOTABLE_WORDS = 4  # "mmmmmmm...." says nothing worth quoting as evidence
+_WORDY = re.compile(r"[^\W\d_]{2,}")
 
 A = TypeVar("A", bound=ToolArtifact)
 
@@ -108,6 +110,11 @@ def excerpt(text: str, prefer: Sequence[str] = (), avoid: Sequence[str] = (),
               + [s for s in sentences if not named(s) & set(avoid)] + sentences)
     words = ranked[0].split(" ")
     return " ".join(words[:_QUOTE_WORDS]) + (" ..." if len(words) > _QUOTE_WORDS else "")
+
+
+def quotable(text: str) -> bool:
+    """Whether a review has words enough to quote as evidence."""
+    return len(_WORDY.findall(text)) >= _QUOTABLE_WORDS
 
 
 def _quote(review: ReviewRecord, rows: dict[str, float], prefer: Sequence[str]) -> str:
@@ -203,11 +210,13 @@ def _own(history: UserHistoryArtifact | None, rows: dict[str, float], prefer: li
     lines = []
     if history.own_review is not None:
         r = history.own_review
-        lines.append(f"You already reviewed it: you gave it {score(r.rating)} and wrote "
-                     f"{_quote(r, rows, prefer)}.")
+        lines.append(f"You already reviewed it: you gave it {score(r.rating)}"
+                     + (f" and wrote {_quote(r, rows, prefer)}." if quotable(r.text)
+                        else f" [{r.review_id}]."))
     for r in history.similar[:limit]:
-        lines.append(f"You gave {r.item_name} {score(r.rating)} and wrote "
-                     f"{_quote(r, rows, prefer)}.")
+        lines.append(f"You gave {r.item_name} {score(r.rating)}"
+                     + (f" and wrote {_quote(r, rows, prefer)}." if quotable(r.text)
+                        else f" [{r.review_id}]."))
     return lines
 
 
@@ -218,7 +227,7 @@ def _others(models: Sequence[ToolArtifact], user_id: str | None, v: Verdict,
     for m in models:
         if isinstance(m, SimilarReviewsArtifact):
             for r in m.reviews:
-                if r.user_id != user_id:
+                if r.user_id != user_id and quotable(r.text):
                     pool.setdefault(r.review_id, r)
     if v.positive:
         support = sorted((r for r in pool.values() if r.rating >= _PRAISE_FROM),

@@ -55,7 +55,12 @@ def compose(records: list[dict[str, Any]], *, preferences: Sequence[str] = (),
     tagged = [r.get("intent") for r, _ in done]
     if any(tagged):
         order = list(dict.fromkeys([*(intents or []), *(t for t in tagged if t)]))
-        groups = [(name, [(r, m) for r, m in done if r.get("intent") == name]) for name in order]
+        # "Would I like it, and why?": the why opens with the verdict, so a rating section
+        # before it would say the same thing twice; the why reads the rating's artifacts.
+        merged = {"rating": "explain"} if "explain" in order else {}
+        order = [name for name in order if name not in merged]
+        groups = [(name, [(r, m) for r, m in done if merged.get(r.get("intent"), r.get("intent")) == name])
+                  for name in order]
         untagged = [(r, m) for r, m in done if not r.get("intent")]
     else:
         groups, untagged = [(intent, done)], []

@@ -85,6 +85,16 @@ def test_a_why_cites_the_users_own_reviews(world, routed_agent):
         assert "You gave" in turn.answer or "You already reviewed it" in turn.answer
 
 
+def test_would_i_like_it_and_why_states_the_verdict_once(world, routed_agent):
+    agent = routed_agent()
+    row = world.test.iloc[0]
+    turn = _ask(agent, "Would I like it, and why?", row.user_id, row.item_id, "like-and-why")
+    found = verdict([parse_artifact(a) for a in turn.evidence])
+    assert f"{found.rating:.2f}" in _first(turn.answer)
+    assert turn.answer.count(f"{found.rating:.2f}") == 1, turn.answer
+    assert turn.cited_review_ids, turn.answer
+
+
 def test_quotes_support_the_verdict_and_the_dissent_is_labelled(world, routed_agent):
     agent = routed_agent()
     ratings = dict(zip(world.train.review_id, world.train.rating, strict=True))
