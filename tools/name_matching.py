@@ -35,6 +35,7 @@ _MIN_COVERAGE = 0.3  # below this share of a name's weight the mention is too th
 # Punctuation then a space ends a clause; "T.J." or "I.P.A." without spaces is one name.
 _CLAUSE_END = re.compile(r"[.?!,;:]+\s")
 _SENTENCE_END = re.compile(r"[.?!]+\s")
+_ABBREVIATIONS = frozenset("st ste mt dr mr mrs ms jr sr co bros inc ltd no vs ft ave rd".split())
 
 
 def fold(text: str) -> str:
@@ -135,8 +136,7 @@ class NameMatcher:
             return []
         similar = [self._similar_words(word) for word, _, _ in tokens]
         # A name never runs across a clause break: "about Meta. Also" ends the name at "Meta".
-        breaks = [bool(_CLAUSE_END.search(text[tokens[i][2]:tokens[i + 1][1] + 1]))
-                  for i in range(len(tokens) - 1)]
+        breaks = [_ends_clause(text, tokens, i, _CLAUSE_END) for i in range(len(tokens) - 1)]
         proper = _proper_nouns(text, tokens, breaks)
         used: set[int] = set()
         mentions: list[Mention] = []
@@ -271,11 +271,21 @@ class NameMatcher:
         return [(key, float(score)) for _, score, key in found]
 
 
+def _ends_clause(text: str, tokens, i: int, pattern: re.Pattern) -> bool:
+    """Whether the gap after word `i` ends a clause: punctuation and a space, except the full
+    stop of an abbreviation ("St. Bernardus Abt 12", "Mt. Hood", "J. W. Lees")."""
+    gap = text[tokens[i][2]:tokens[i + 1][1] + 1]
+    if not pattern.search(gap):
+        return False
+    abbreviated = len(tokens[i][0]) <= 2 or tokens[i][0] in _ABBREVIATIONS
+    return not (abbreviated and gap[:-1].strip() == ".")
+
+
 def _proper_nouns(text: str, tokens, breaks: list[bool]) -> list[bool]:
     """Which words are capitalised inside a sentence (so written as names), not at its start."""
     out = []
     for i, (word, start, _) in enumerate(tokens):
-        sentence_start = i == 0 or bool(_SENTENCE_END.search(text[tokens[i - 1][2]:start + 1]))
+        sentence_start = i == 0 or _ends_clause(text, tokens, i - 1, _SENTENCE_END)
         out.append(text[start].isupper() and not sentence_start and word != "i")
     return out
 

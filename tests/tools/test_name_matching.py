@@ -17,6 +17,8 @@ NAMES = {
     "b7": "T.J.'s Best Bitter",
     "b8": "Black Heart Lager",
     "b9": "Black Cuillin",
+    "b10": "St. Bernardus Abt 12",
+    "b11": "St. Bernardus Tripel",
 }
 
 
@@ -57,3 +59,7 @@ def test_dotted_names_are_one_name(matcher):
 def test_two_short_names_in_a_comparison(matcher):
     assert _linked(matcher, "which is better for me: Heart or Black Cuillin?") == [
         "Black Heart Lager", "Black Cuillin"]
+
+
+def test_an_abbreviation_does_not_end_the_name(matcher):
+    assert _linked(matcher, "Compare it with St. Bernardus Abt 12.") == ["St. Bernardus Abt 12"]
