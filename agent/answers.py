@@ -26,12 +26,15 @@ from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.tools.user_profile import UserProfileArtifact
 from elixir_agent.tools.what_if import WhatIfArtifact
 
-__all__ = ["SECTIONS", "Verdict", "driving_aspects", "excerpt", "verdict"]
+__all__ = ["DISSENT", "SECTIONS", "Verdict", "driving_aspects", "excerpt", "verdict"]
 
 _QUOTE_WORDS = 30  # a quoted sentence is cut after this many words
 _CLOSE = 0.1  # a prediction this close to the usual rating is "about your usual"
 _PRAISE_FROM = 3.5  # a review rated at least this argues for an item, below 3 against it
 _CRITICAL_BELOW = 3.0
+# The label of the one review that argues against the verdict. Plainly a dissent, in words
+# that carry no sentiment of their own ("disagrees" reads as negative about the item).
+DISSENT = "A dissenting view"
 _QUOTABLE_WORDS = 4  # "mmmmmmm...." says nothing worth quoting as evidence
 _WORDY = re.compile(r"[^\W\d_]{2,}")
 
@@ -204,16 +207,21 @@ def _unknown_importance(importance: ImportanceReport) -> str:
 
 
 def _own(history: UserHistoryArtifact | None, rows: dict[str, float], prefer: list[str],
-         limit: int = 2) -> list[str]:
+         v: Verdict, limit: int = 2) -> list[str]:
+    """The user's own review of the item, then their reviews of similar items, those that
+    argue the verdict's way first: for "probably not for you", the similar things they rated
+    below their usual."""
     if history is None:
         return []
     lines = []
+    usual = v.usual if v.usual is not None else _PRAISE_FROM
+    similar = sorted(history.similar, key=lambda r: (r.rating >= usual) != v.positive)
     if history.own_review is not None:
         r = history.own_review
         lines.append(f"You already reviewed it: you gave it {score(r.rating)}"
                      + (f" and wrote {_quote(r, rows, prefer)}." if quotable(r.text)
                         else f" [{r.review_id}]."))
-    for r in history.similar[:limit]:
+    for r in similar[:limit]:
         lines.append(f"You gave {r.item_name} {score(r.rating)}"
                      + (f" and wrote {_quote(r, rows, prefer)}." if quotable(r.text)
                         else f" [{r.review_id}]."))
@@ -246,7 +254,7 @@ def _others(models: Sequence[ToolArtifact], user_id: str | None, v: Verdict,
                                         f"{_quote(r, rows, prefer)}" for r in support[:2]) + ".")
     if dissent:
         r = dissent[0]
-        lines.append(f"One reviewer disagrees: rated {score(r.rating)}, "
+        lines.append(f"{DISSENT}: rated {score(r.rating)}, "
                      f"{_quote(r, rows, prefer)}.")
     return lines
 
@@ -264,7 +272,7 @@ def _explain(models: Sequence[ToolArtifact], prefs: list[str]) -> list[str] | No
         drivers, sentence = _drivers(aspects, history, v)
         if sentence:
             lines.append(sentence)
-    lines += _own(history, rows, drivers)
+    lines += _own(history, rows, drivers, v)
     if history is not None and history.n_reviews and not (history.similar or history.own_review):
         lines.append("None of your own reviews is of anything like it.")
     lines += _others(models, history.user_id if history else None, v, rows, drivers)

@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from elixir_agent.agent.answers import verdict
+from elixir_agent.agent.answers import DISSENT, verdict
+from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.agent.compose import compose
 from elixir_agent.core_model.importance import importance_evidence, mean_importance
 from elixir_agent.tools.artifacts import parse_artifact
@@ -95,6 +96,22 @@ def test_would_i_like_it_and_why_states_the_verdict_once(world, routed_agent):
     assert turn.cited_review_ids, turn.answer
 
 
+def test_the_users_own_evidence_argues_the_verdicts_way_first(world, routed_agent):
+    agent = routed_agent()
+    checked = 0
+    for row in world.test.head(12).itertuples():
+        turn, found = _why(agent, row.user_id, row.item_id)
+        history = next(a for a in map(parse_artifact, turn.evidence) if isinstance(a, UserHistoryArtifact))
+        usual = found.usual if found.usual is not None else 3.5
+        arguing = [r.review_id for r in history.similar if (r.rating >= usual) == found.positive]
+        if not arguing or not history.similar:
+            continue
+        first_own = re.search(r"You gave .*?\[([^\]]+)\]", turn.answer).group(1)
+        assert first_own in arguing, turn.answer
+        checked += 1
+    assert checked
+
+
 def test_quotes_support_the_verdict_and_the_dissent_is_labelled(world, routed_agent):
     agent = routed_agent()
     ratings = dict(zip(world.train.review_id, world.train.rating, strict=True))
@@ -104,7 +121,7 @@ def test_quotes_support_the_verdict_and_the_dissent_is_labelled(world, routed_ag
         own = set(world.train[world.train.user_id == row.user_id].review_id)
         others = [c for c in turn.cited_review_ids if c not in own]
         supporting = [c for c in others if not turn.answer.split(f"[{c}]")[0].rsplit("\n", 1)[-1]
-                      .startswith("One reviewer disagrees")]
+                      .startswith(DISSENT)]
         if not supporting:
             continue
         seen.add(found.positive)
@@ -112,8 +129,8 @@ def test_quotes_support_the_verdict_and_the_dissent_is_labelled(world, routed_ag
             assert all(ratings[c] >= 3.5 for c in supporting), turn.answer
         else:  # a "probably not for you" never rests on praise alone
             assert all(ratings[c] < 3.5 for c in supporting), turn.answer
-        if "One reviewer disagrees" in turn.answer:
-            dissent = turn.answer.split("One reviewer disagrees")[1]
+        if DISSENT in turn.answer:
+            dissent = turn.answer.split(DISSENT)[1]
             cited = re.findall(r"\[([^\]]+)\]", dissent)[0]
             assert (ratings[cited] >= 3.5) != found.positive
         if seen == {True, False}:
