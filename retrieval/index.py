@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from elixir_agent.core_model.data.storage import ASPECT_PREFIX, PreparedDataset
 from elixir_agent.errors import UserError
 from elixir_agent.retrieval import faiss_ops, store
 from elixir_agent.retrieval.embedder import Embedder, TextEncoder, encode_in_chunks
+from elixir_agent.retrieval.hits import ReviewHit
 
 REQUIRED_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text")
 _META_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text", "item_name", "split")
@@ -43,20 +43,6 @@ class IndexMismatchError(UserError, ValueError):
 
 class EmptyIndexError(UserError, ValueError):
     """There is nothing to index or to search."""
-
-
-@dataclass(frozen=True)
-class ReviewHit:
-    """One retrieved review; `score` is the cosine similarity to the query (higher is closer)."""
-
-    review_id: str
-    user_id: str
-    item_id: str
-    rating: float
-    text: str
-    score: float
-    aspects: dict[str, float] = field(default_factory=dict)  # rated aspects only, 1-5
-    item_name: str | None = None
 
 
 class ReviewIndex:
