@@ -178,6 +178,7 @@ def encode_in_chunks(embedder: TextEncoder, texts: Sequence[str], *, progress: b
 
 
 def _progress_bar(enabled: bool):
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -187,6 +188,7 @@ def _progress_bar(enabled: bool):
         TimeRemainingColumn,
     )
 
+    # On stderr: stdout carries a command's result (`index build --json`), progress is for people.
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled,
-                    transient=False)
+                    transient=False, console=Console(stderr=True))
