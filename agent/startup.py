@@ -1,10 +1,11 @@
 """`elixir-agent bench startup`: how long a person waits for the first answer, and where it goes.
 
-Each command (`--help`, `predict`, `ask` with a question that only predicts, `ask` with one
-that searches reviews) runs as a fresh process, as a person would type it, once with this
-code and once with a baseline executable (`--baseline`, e.g. an older install), and the wall
-time to its exit is reported side by side. `ask` runs with `--json`, and its Turn's own clock
-(`seconds`) splits that wall time into "before the turn" (imports, loading) and "first turn".
+Each command (`--help`, `predict`, `ask` with a question the planner answers from a
+prediction, `ask` with one whose answer searches review text) runs as a fresh process, as a
+person would type it, once with this code and once with a baseline executable (`--baseline`,
+e.g. an older install), side by side. Each run is timed to its answer (the first byte on
+stdout) and to its exit; `ask` runs with `--json`, and its Turn's own clock (`seconds`)
+splits the time to the answer into "before the turn" (imports, loading) and "first turn".
 One more child process loads `ask`'s collaborators stage by stage (the stages of
 `build_context`, the agent, the first turn) and reports each stage's seconds.
 
@@ -20,28 +21,31 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = ["CommandTiming", "StartupReport", "measure_stages", "run_startup_bench"]
 
-# A question the routed planner answers from a prediction alone, and one that needs reviews.
+# A question the routed planner answers from a prediction alone, and one whose answer
+# searches review text (the user's own reviews), so it needs the embedder.
 PREDICT_QUESTION = "Would I like it?"
-REVIEWS_QUESTION = "Show me reviews that say why."
+REVIEWS_QUESTION = "Why would I like it?"
 
 
 @dataclass(frozen=True)
 class CommandTiming:
-    """Median seconds of one command, from process start to exit."""
+    """Median seconds of one command: to its first output (the answer), and to its exit."""
 
-    wall: float
+    answered: float  # process start to the first byte on stdout: what a person waits for
+    wall: float  # process start to exit (after the answer, the interpreter tears down)
     cpu: float  # user + system of the child process
     turn: float | None = None  # the first turn's own clock, when the command reports it
 
     @property
     def before_turn(self) -> float:
-        return round(self.wall - (self.turn or 0.0), 3)
+        return round(self.answered - (self.turn or 0.0), 3)
 
 
 @dataclass
@@ -62,21 +66,23 @@ class StartupReport:
     def markdown(self) -> str:
         def cells(timing: CommandTiming | None) -> str:
             if timing is None:
-                return "n/a | n/a | n/a"
+                return "n/a | n/a | n/a | n/a"
             turn = "-" if timing.turn is None else f"{timing.turn:.2f}"
-            return f"{timing.before_turn:.2f} | {turn} | {timing.cpu:.2f}"
+            return f"{timing.before_turn:.2f} | {turn} | {timing.wall:.2f} | {timing.cpu:.2f}"
 
-        lines = ["| command | baseline: before the turn (s) | baseline: first turn (s) | baseline CPU (s) "
-                 "| this: before the turn (s) | this: first turn (s) | this CPU (s) |",
-                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        sides = [f"{side}: {column}" for side in ("baseline", "this")
+                 for column in ("before the turn", "first turn", "to exit", "CPU")]
+        lines = ["| command | " + " | ".join(f"{c} (s)" for c in sides) + " |",
+                 "| --- |" + " ---: |" * len(sides)]
         for name, row in self.commands.items():
             lines.append(f"| `{name}` | {cells(row.get('baseline'))} | {cells(row['this'])} |")
         lines += ["", "| stage of `ask` (this code) | wall (s) | CPU (s) |", "| --- | ---: | ---: |"]
         lines += [f"| {stage} | {wall:.2f} | {'-' if cpu is None else f'{cpu:.2f}'} |"
                   for stage, (wall, cpu) in self.stages.items()]
-        lines.append(f"\nMedian of {self.repeats} run(s) per command, from process start to exit; "
-                     "a first turn of '-' is inside the command's wall time (`predict` answers "
-                     "in milliseconds once loaded).")
+        lines.append(f"\nMedian of {self.repeats} run(s) per command. 'Before the turn' runs from process "
+                     "start to the answer's first byte, less the turn's own clock; a first turn of '-' "
+                     "is inside it (`predict` answers in milliseconds once loaded). 'To exit' adds the "
+                     "interpreter's tear-down after the answer.")
         return "\n".join(lines)
 
 
@@ -95,20 +101,33 @@ def turn_seconds(stdout: str) -> float | None:
     return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
-def _timed(argv: list[str], repeats: int) -> CommandTiming:
-    """Median wall, CPU and first-turn seconds of running `argv` to its exit."""
-    walls, cpus, turns = [], [], []
-    for _ in range(repeats):
+def _run_once(argv: list[str]) -> tuple[float, float, float, str]:
+    """(seconds to the first byte on stdout, seconds to exit, CPU seconds, stdout) of one run."""
+    with tempfile.TemporaryFile() as errors:
         start, cpu = time.perf_counter(), _children_cpu()
-        done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              env={**os.environ, "COLUMNS": "100"})
-        walls.append(time.perf_counter() - start)
-        cpus.append(_children_cpu() - cpu)
-        if done.returncode != 0:
-            raise RuntimeError(f"`{' '.join(argv)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        turns.append(turn_seconds(done.stdout))
-    turn = None if None in turns else round(statistics.median(turns), 3)
-    return CommandTiming(round(statistics.median(walls), 3), round(statistics.median(cpus), 3), turn)
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors,
+                                 env={**os.environ, "COLUMNS": "100"})
+        first = child.stdout.read(1)  # blocks until the command prints its answer
+        answered = time.perf_counter() - start
+        out = first + child.stdout.read()
+        child.stdout.close()
+        code = child.wait()
+        wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
+        if code != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()[-500:]
+            raise RuntimeError(f"`{' '.join(argv)}` failed ({code}): {message}")
+    return answered, wall, cpu, out.decode(errors="replace")
+
+
+def _timed(argv: list[str], repeats: int) -> CommandTiming:
+    """Median answer, exit, CPU and first-turn seconds of running `argv`."""
+    runs = [_run_once(argv) for _ in range(repeats)]
+    turns = [turn_seconds(out) for *_, out in runs]
+    median = lambda values: round(statistics.median(values), 3)  # noqa: E731
+    return CommandTiming(answered=median([r[0] for r in runs]), wall=median([r[1] for r in runs]),
+                         cpu=median([r[2] for r in runs]),
+                         turn=None if None in turns else median(turns))
 
 
 def run_startup_bench(run: Path, data: Path, index: Path | None, user: str, item: str, *,
