@@ -41,7 +41,11 @@ MemoryOpt = Annotated[Path | None, typer.Option(
 
 
 def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | None = None):
-    from elixir_agent.agent.context import build_context, resolve_llm_choice
+    from elixir_agent.agent.context import build_context, check_paths, resolve_llm_choice
+
+    check_paths(run, index, data)  # a wrong path fails at once, before any heavy import
+    # Then, without the agent extra, this fails in one line before the model loads.
+    from elixir_agent.agent import build_agent, sqlite_checkpointer
     from elixir_agent.console import status
 
     llm, notices = resolve_llm_choice(llm)
@@ -49,8 +53,6 @@ def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | N
         loaded = build_context(run, index, data, user=user)
     for notice in notices:  # which writer answers (--llm auto), once everything loaded
         typer.echo(notice, err=True)
-    from elixir_agent.agent import build_agent, sqlite_checkpointer
-
     with status(f"starting the agent (--llm {llm})"):
         checkpointer = sqlite_checkpointer(memory) if memory else None
         return build_agent(loaded.context, llm=llm, checkpointer=checkpointer,

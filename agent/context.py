@@ -34,7 +34,7 @@ class LoadedContext:
     """What `build_context` loaded: the tools' context, the embedder, the dataset, timings."""
 
     context: Any  # tools.ToolContext
-    embedder: Any  # retrieval.Embedder
+    embedder: Any  # the review index's retrieval.Embedder (or DeferredEmbedder); None without one
     dataset: Any  # core_model.data.storage.PreparedDataset
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall seconds
 
@@ -62,6 +62,9 @@ def build_context(run: Path, index: Path | None, data: Path, *, embedder: Any = 
                   on_stage: Callable[[str], None] | None = None) -> LoadedContext:
     """Load the recommender, the review index (optional) and the catalog, once.
 
+    What only some turns need waits for the first turn that needs it: the text model for
+    a generated review, the embedder for a review search.
+
     `embedder`/`recommender`: already-loaded ones to reuse (eval loads the recommender
     first to choose its pairs). `user`: a user id that must be known to the model (checked
     before the slower stages). `on_stage(name)` is called before each stage, so a CLI can
@@ -83,7 +86,9 @@ def build_context(run: Path, index: Path | None, data: Path, *, embedder: Any = 
         from elixir_agent.core_model.inference import load_recommender
         from elixir_agent.tools import Catalog, ToolContext
     with stage("model"):
-        recommender = recommender or load_recommender(run)
+        # The text model (transformers, backbone, tokenizer) loads on the first generated
+        # review: most turns only predict, and loading it first doubled the wait.
+        recommender = recommender or load_recommender(run, defer_text=True)
     if user is not None and not recommender.has_user(user):
         from elixir_agent.core_model.inference import UnknownIdError
 
@@ -91,17 +96,15 @@ def build_context(run: Path, index: Path | None, data: Path, *, embedder: Any = 
     with stage("dataset and catalog"):
         dataset = load_prepared(data)
         catalog = Catalog.from_dataset(dataset)
-    with stage("embedder"):  # the routed planner needs it even without an index
-        if embedder is None:
-            from elixir_agent.retrieval import Embedder
-
-            embedder = Embedder()
     review_index = None
     if index is not None:
         with stage("review index"):
             from elixir_agent.retrieval import ReviewIndex
 
-            review_index = ReviewIndex.load(index, embedder)
+            # Only review search embeds text, so without `embedder` the index's own loads on
+            # its first search (a turn that only predicts never loads it).
+            review_index = ReviewIndex.load(index, embedder, defer_embedder=embedder is None)
+            embedder = review_index.embedder
     context = ToolContext(recommender=recommender, index=review_index, catalog=catalog)
     return LoadedContext(context=context, embedder=embedder, dataset=dataset, seconds=seconds)
 

@@ -18,10 +18,9 @@ import torch
 
 from elixir_agent.core_model.backbone import backbone_width
 from elixir_agent.core_model.baselines import RATING_BASELINES, RatingData, ReviewRetriever
-from elixir_agent.core_model.bench_report import render_markdown
-from elixir_agent.core_model.checkpoint import write_json
+from elixir_agent.core_model.bench_report import BenchReport, render_markdown, save_report
 from elixir_agent.core_model.config import build_configs
-from elixir_agent.core_model.data.storage import aspect_column, load_prepared
+from elixir_agent.core_model.data.storage import PreparedDataset, aspect_column, load_prepared
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.prompt_generator import (
     LowRankPromptGenerator,
@@ -64,19 +63,20 @@ class BenchOptions:
     quantized_latency: bool = True  # also time int8 (and 4-bit for the causal LM)
 
 
-@dataclass
-class BenchReport:
-    data: dict
-    markdown: str
+def open_bench(data_dir: str | Path, out_dir: str | Path,
+               threads: int | None) -> tuple[Path, Path, PreparedDataset]:
+    """The dataset a benchmark scores on, its (created) output directory, torch's threads set."""
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    dataset = load_prepared(data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if threads:
+        torch.set_num_threads(threads)
+    return data_dir, out_dir, dataset
 
 
 def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) -> BenchReport:
     started = time.monotonic()
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    dataset = load_prepared(data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if options.threads:
-        torch.set_num_threads(options.threads)
+    data_dir, out_dir, dataset = open_bench(data_dir, out_dir, options.threads)
     budget = options.time_budget_s or DEFAULT_BUDGET_S[options.preset]
     runs = {"ELIXIR": options.t5_run or _train_variant(data_dir, out_dir / "runs" / "elixir",
                                                        options, budget)}
@@ -105,11 +105,7 @@ def run_bench(data_dir: str | Path, out_dir: str | Path, options: BenchOptions) 
     report["bench_time_s"] = round(time.monotonic() - started, 1)
     report["reused_runs"] = options.reuse_runs
     report["targets"] = _targets(report)
-    markdown = render_markdown(report)
-    write_json(out_dir / "report.json", report)
-    (out_dir / ".report.md.tmp").write_text(markdown)
-    (out_dir / ".report.md.tmp").replace(out_dir / "report.md")
-    return BenchReport(report, markdown)
+    return save_report(out_dir, report, render_markdown(report))
 
 
 def _train_variant(data_dir: Path, run_dir: Path, options: BenchOptions, budget: float | None,
@@ -371,4 +367,4 @@ def _backbone_targets(table: dict | None, retrieval: list[dict]) -> dict:
     return out
 
 
-__all__ = ["BenchOptions", "BenchReport", "run_bench"]
+__all__ = ["BenchOptions", "BenchReport", "open_bench", "run_bench"]

@@ -1,6 +1,28 @@
-"""Markdown rendering of the core benchmark's report dictionary."""
+"""The core and ranking benchmarks' report: its Markdown rendering and how it is saved."""
 
 from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BenchReport", "render_markdown", "save_report"]
+
+
+@dataclass
+class BenchReport:
+    data: dict
+    markdown: str
+
+
+def save_report(out_dir: Path, report: dict, markdown: str) -> BenchReport:
+    """Write `report.json` and `report.md`, each by rename, so a reader never sees half of one."""
+    for name, text in (("report.json", json.dumps(report, indent=2)), ("report.md", markdown)):
+        tmp = out_dir / f".{name}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, out_dir / name)
+    return BenchReport(report, markdown)
 
 
 def _row(cells) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from elixir_agent.console import choices
-from elixir_agent.errors import UserError
+from elixir_agent.errors import UserError, reported_as_user_error
 
 __all__ = ["register"]
 
@@ -127,13 +127,9 @@ def train_command(
     from elixir_agent.core_model.config import build_configs
     from elixir_agent.core_model.train import train
 
-    try:
+    with reported_as_user_error("train", (ValueError, OSError)):
         model_cfg, train_cfg = build_configs(preset.value, model, train_kw)
         summary = train(data, out, model_cfg, train_cfg, resume=resume, overwrite=overwrite)
-    except (ValueError, OSError) as error:
-        if isinstance(error, UserError):
-            raise
-        raise UserError(str(error), hint="see: elixir-agent train --help") from error
     from elixir_agent.core_model.distributed import is_main_process
 
     if not is_main_process():  # under a launcher, rank 0 speaks for all
@@ -230,13 +226,9 @@ def explain_command(
     default = rec.default_decoding()
     chosen = Decoding(decoding or default.mode, default.top_p if top_p is None else top_p,
                       default.temperature if temperature is None else temperature, seed)
-    try:
+    with reported_as_user_error("explain"):
         review = rec.explain(user, item, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
                              decoding=chosen)
-    except ValueError as error:
-        if isinstance(error, UserError):
-            raise
-        raise UserError(str(error), hint="see: elixir-agent explain --help") from error
     if as_json:
         echo_json({"user": user, "item": item, "review": review})
         return
@@ -284,12 +276,8 @@ def bench_core_command(
                            reuse_runs=reuse_runs, lm=lm, t5_run=t5_run, lm_run=lm_run,
                            decodings=tuple(d.strip() for d in decodings.split(",") if d.strip()),
                            fluency=fluency)
-    try:
+    with reported_as_user_error("bench core"):
         report = run_bench(data, out, options)
-    except ValueError as error:
-        if isinstance(error, UserError):
-            raise
-        raise UserError(str(error), hint="see: elixir-agent bench core --help") from error
     typer.echo(report.markdown)
 
 
@@ -316,10 +304,6 @@ def bench_rank_command(
 
     options = RankBenchOptions(preset=preset.value, seed=seed, bootstrap=bootstrap,
                                threads=threads, reuse_runs=reuse_runs)
-    try:
+    with reported_as_user_error("bench rank"):
         report = run_rank_bench(data, out, options)
-    except ValueError as error:
-        if isinstance(error, UserError):
-            raise
-        raise UserError(str(error), hint="see: elixir-agent bench rank --help") from error
     typer.echo(report.markdown)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import torch
 
-from elixir_agent.core_model.data.storage import aspect_column
+if TYPE_CHECKING:  # loading a run for predictions needs IdMap only, not pandas
+    import pandas as pd
 
 
 @dataclass
@@ -52,6 +53,8 @@ def known_rows(frame: pd.DataFrame, users: IdMap, items: IdMap) -> pd.DataFrame:
 
 def to_tensors(frame: pd.DataFrame, aspects: list[str], users: IdMap, items: IdMap,
                texts: list[str] | None = None) -> RatingTensors:
+    from elixir_agent.core_model.data.storage import aspect_column
+
     frame = known_rows(frame, users, items)
     values = frame[[aspect_column(a) for a in aspects]].to_numpy(dtype=np.float32)
     mask = ~np.isnan(values)

@@ -13,8 +13,9 @@ the mean user (or item) embedding and flags the prediction.
 from __future__ import annotations
 
 import json
+import threading
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -99,27 +100,38 @@ class ElixirRecommender:
         self.artifacts = artifacts
         self.device = torch.device(device)
         self.aspects: list[str] = list(artifacts.aspects)
+        # Set by from_run(defer_text=True): builds (full model, tokenizer) on the first explain.
+        self._load_text: Callable[[], tuple[Elixir, object]] | None = None
+        self._text_lock = threading.Lock()
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
                  quantize: str | None = None, ratings_only: bool = False,
-                 verify: bool = True) -> ElixirRecommender:
+                 verify: bool = True, defer_text: bool = False) -> ElixirRecommender:
         """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
         `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes; `ratings_only`
         skips the text model (predictions only, `explain` is then an error). `verify` checks
-        every file against the run's manifest (`CorruptRunError` names a bad one)."""
+        every file against the run's manifest (`CorruptRunError` names a bad one).
+        `defer_text` loads the rating model now and the text model (transformers, the
+        backbone, the tokenizer) on the first `explain`, so a session that only predicts
+        never pays for it; predictions are the same either way (same weights file)."""
         if device is None:
             device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8 and device != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
-        model, tokenizer, _, _, artifacts = load_model(Path(run_dir), quantize=quantize,
-                                                       ratings_only=ratings_only,
-                                                       verify=verify)
-        if quantize in (None, "none"):
-            model = model.to(device)
-        if int8:
-            model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
-        return cls(model, tokenizer, artifacts, device)
+        run_dir = Path(run_dir)
+        model, tokenizer, model_cfg, _, artifacts = load_model(
+            run_dir, quantize=quantize, ratings_only=ratings_only or defer_text, verify=verify)
+        rec = cls(_placed(model, device, quantize, int8), tokenizer, artifacts, device)
+        if defer_text and not ratings_only and model_cfg.text:
+            def load_text() -> tuple[Elixir, object]:
+                # The manifest was checked by the load above; checking again would hash the
+                # backbone a second time for nothing.
+                full, full_tokenizer, *_ = load_model(run_dir, quantize=quantize, verify=False)
+                return _placed(full, device, quantize, int8), full_tokenizer
+
+            rec._load_text = load_text
+        return rec
 
     # ---- lookup -------------------------------------------------------------------------
 
@@ -270,6 +282,15 @@ class ElixirRecommender:
                                   cold_start=cold_start, min_new_tokens=min_new_tokens,
                                   decoding=decoding)[0]
 
+    def _load_deferred_text(self) -> None:
+        if self._load_text is None:
+            return
+        with self._text_lock:  # UI sessions may explain at once: load the text model once
+            if self._load_text is not None:
+                self.model, self.tokenizer = self._load_text()
+                self.model.eval()
+                self._load_text = None
+
     def default_decoding(self) -> Decoding:
         cfg = self.model.cfg
         return Decoding(cfg.decoding, cfg.top_p, cfg.temperature)
@@ -282,6 +303,7 @@ class ElixirRecommender:
 
         Sampled reviews are seeded per pair: a pair reads the same review alone or in a batch.
         """
+        self._load_deferred_text()
         if self.tokenizer is None or self.model.backbone is None:
             raise ValueError("this run has no text model (trained with text=False)")
         decoding = decoding or self.default_decoding()
@@ -292,6 +314,15 @@ class ElixirRecommender:
         ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens,
                                   decoding=decoding, seeds=seeds, **extra)
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+def _placed(model: Elixir, device: str, quantize: str | None, int8: bool) -> Elixir:
+    """The loaded model on its device, int8-quantized when asked (bitsandbytes places its own)."""
+    if quantize in (None, "none"):
+        model = model.to(device)
+    if int8:
+        model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    return model
 
 
 def _check_finite(pairs: Sequence[tuple[str, str]], *outputs: torch.Tensor) -> None:

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from elixir_agent.core_model.data.storage import file_sha256
+from elixir_agent.checksum import file_sha256
 from elixir_agent.errors import UserError
 
 MANIFEST_FILE = "manifest.json"

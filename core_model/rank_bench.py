@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from elixir_agent.core_model.bench import _overall_errors
-from elixir_agent.core_model.checkpoint import load_model, write_json
+from elixir_agent.core_model.bench import _overall_errors, open_bench
+from elixir_agent.core_model.bench_report import BenchReport, save_report
+from elixir_agent.core_model.checkpoint import load_model
 from elixir_agent.core_model.config import build_configs
-from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.encoding import IdMap, known_rows
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.rank_baselines import RANKING_BASELINES, Interactions
@@ -34,7 +33,7 @@ from elixir_agent.core_model.rank_report import render_rank_markdown
 from elixir_agent.core_model.ranking import elixir_scorer
 from elixir_agent.core_model.train import train
 
-__all__ = ["RankBenchOptions", "RankBenchReport", "run_rank_bench"]
+__all__ = ["RankBenchOptions", "run_rank_bench"]
 
 BEFORE, AFTER = "ELIXIR rating order (before)", "ELIXIR learned ranking"
 K = 10
@@ -51,20 +50,10 @@ class RankBenchOptions:
     reuse_runs: bool = False  # score finished runs already under OUT/runs
 
 
-@dataclass
-class RankBenchReport:
-    data: dict
-    markdown: str
-
-
 def run_rank_bench(data_dir: str | Path, out_dir: str | Path,
-                   options: RankBenchOptions) -> RankBenchReport:
+                   options: RankBenchOptions) -> BenchReport:
     started = time.monotonic()
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    dataset = load_prepared(data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if options.threads:
-        torch.set_num_threads(options.threads)
+    data_dir, out_dir, dataset = open_bench(data_dir, out_dir, options.threads)
     runs = {BEFORE: _train_rating_run(data_dir, out_dir / "runs" / "rating_order", options,
                                       rank_weight=0.0),
             AFTER: _train_rating_run(data_dir, out_dir / "runs" / "learned_ranking", options)}
@@ -102,11 +91,7 @@ def run_rank_bench(data_dir: str | Path, out_dir: str | Path,
     report["bench_time_s"] = round(time.monotonic() - started, 1)
     report["reused_runs"] = options.reuse_runs
     report["targets"] = _targets(report["tables"]["all test items"]["models"])
-    markdown = render_rank_markdown(report)
-    write_json(out_dir / "report.json", report)
-    (out_dir / ".report.md.tmp").write_text(markdown)
-    (out_dir / ".report.md.tmp").replace(out_dir / "report.md")
-    return RankBenchReport(report, markdown)
+    return save_report(out_dir, report, render_rank_markdown(report))
 
 
 def _train_rating_run(data_dir: Path, run_dir: Path, options: RankBenchOptions,

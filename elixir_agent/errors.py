@@ -9,9 +9,12 @@ its traceback. This module imports nothing heavy: the CLI loads it before any la
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
-__all__ = ["EXTRA_OF_MODULE", "MissingExtraError", "UserError", "extra_for", "require"]
+__all__ = ["EXTRA_OF_MODULE", "MissingExtraError", "UserError", "extra_for", "reported_as_user_error",
+           "require"]
 
 
 class UserError(Exception):
@@ -24,6 +27,19 @@ class UserError(Exception):
     def __str__(self) -> str:
         # KeyError-based subclasses would otherwise print their message in quotes.
         return str(self.args[0]) if self.args else ""
+
+
+@contextmanager
+def reported_as_user_error(command: str,
+                           kinds: tuple[type[Exception], ...] = (ValueError,)) -> Iterator[None]:
+    """Inside a command, turn the `kinds` of errors a library raises for bad input into a
+    `UserError` pointing at the command's help; a `UserError` passes through as it is."""
+    try:
+        yield
+    except kinds as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(str(error), hint=f"see: elixir-agent {command} --help") from error
 
 
 # Top-level import name -> the extra of pyproject.toml that installs it.

@@ -18,20 +18,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from elixir_agent.agent.explainers import QUESTION_KINDS  # the questions asked, by kind
 from elixir_agent.eval.features import FeatureLexicon
 
 __all__ = ["QUESTION_KINDS", "answers_question", "cites_own", "mentions_personal",
            "sentence_overlap", "states_number"]
-
-# kind -> the question asked; the user and item travel as structured context, never only in
-# the text, so ids with spaces or odd characters work.
-QUESTION_KINDS: dict[str, str] = {
-    "why": "Would I like it, and why?",
-    "rating": "What would I rate it?",
-    "aspects": "How does it do on each aspect for me?",
-    "compare": "Compare it with {other_name}.",
-    "what_matters": "Which aspect matters most to me?",
-}
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 _WINNER = re.compile(r"\b(?:beats|better|ahead|wins|level|tie)\b", re.IGNORECASE)

@@ -53,10 +53,9 @@ def eval_command(
     verbatim at the top of the report.
     """
     from elixir_agent.agent.context import check_paths
+    from elixir_agent.agent.explainers import QUESTION_KINDS, AgentExplainer, CoreExplainer
     from elixir_agent.core_model.data.storage import load_prepared
     from elixir_agent.core_model.inference import load_recommender
-    from elixir_agent.eval.answers import QUESTION_KINDS
-    from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer
     from elixir_agent.eval.runner import evaluate, select_pairs
     from elixir_agent.retrieval.embedder import Embedder
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from elixir_agent.eval.explainers import Explainer
+from elixir_agent.agent.explainers import Explainer
 from elixir_agent.eval.features import FeatureLexicon
 from elixir_agent.eval.metrics import Encoder
 from elixir_agent.eval.summary import system_metrics

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from elixir_agent.agent.explainers import GroundingCounts
 from elixir_agent.eval.answers import answers_question, cites_own, mentions_personal, overlaps_by_item
 from elixir_agent.eval.features import FeatureLexicon
 from elixir_agent.eval.metrics import (
@@ -23,6 +24,7 @@ from elixir_agent.eval.metrics import (
     bootstrap_ci,
     feature_coverage_ratio,
     feature_diversity,
+    groundedness,
     mae,
     meteor_or_chrf,
     pairwise_cosine,
@@ -54,6 +56,11 @@ METRIC_LABELS: dict[str, str] = {
 
 def _take(values: Sequence[Any], idx: np.ndarray) -> list[Any]:
     return [values[i] for i in idx]
+
+
+def _nan_if_none(value: float | None) -> float:
+    """A metric's "no value" (a resample without claims) as NaN, as `_share` writes it."""
+    return float("nan") if value is None else float(value)
 
 
 def _share(numerators: np.ndarray, denominators: np.ndarray) -> Callable[[np.ndarray], float]:
@@ -177,10 +184,12 @@ def answer_metrics(records: Sequence[dict[str, Any]], system: str, lexicon: Feat
                         dtype=float)
     with_ci("answers", lambda idx: float(answered[idx].mean()))
     counts = [a["grounding"] for a in answers]
-    claims = np.array([c["numbers"] + c["cited"] for c in counts], dtype=float) * answered
-    verified = np.array([c["numbers_supported"] + c["cited_known"] for c in counts], dtype=float) * answered
+    checked = [GroundingCounts(**c) for c in counts]
+    # A non-answer's claims are dropped (times 0), not counted as unverified.
+    claims = np.array([c.claims for c in checked]) * answered.astype(int)
+    verified = np.array([c.verified for c in checked]) * answered.astype(int)
     if claims.sum():
-        with_ci("groundedness", _share(verified, claims))
+        with_ci("groundedness", lambda idx: _nan_if_none(groundedness(verified[idx], claims[idx])))
     cites = np.array([c["cited_known"] > 0 for c in counts], dtype=float) * answered
     with_ci("citation_rate", lambda idx: float(cites[idx].mean()))
     ok = np.array([c["ok"] for c in counts], dtype=float) * answered

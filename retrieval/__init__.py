@@ -5,8 +5,9 @@ Names are imported on first use (FAISS and sentence-transformers are the `agent`
 
 from elixir_agent._lazy import lazy_exports
 
-_WHERE = {"DEFAULT_EMBEDDER": "embedder", "Embedder": "embedder", "TextEncoder": "embedder",
-          "FactoryError": "faiss_ops", "EmptyIndexError": "index", "IndexMismatchError": "index",
-          "ReviewHit": "index", "ReviewIndex": "index", "CorruptIndexError": "store"}
+_WHERE = {"DEFAULT_EMBEDDER": "embedder", "DeferredEmbedder": "embedder", "Embedder": "embedder",
+          "IndexMismatchError": "embedder", "TextEncoder": "embedder", "FactoryError": "faiss_ops",
+          "EmptyIndexError": "index", "ReviewHit": "hits", "ReviewIndex": "index",
+          "CorruptIndexError": "store"}
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

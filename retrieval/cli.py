@@ -50,6 +50,7 @@ def build(
     max_length: Annotated[int | None, typer.Option(
         help="Cut reviews at this many tokens (default: the model's own limit, 256).",
         show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
     """Embed a prepared dataset's reviews and write a searchable index directory.
 
@@ -70,6 +71,12 @@ def build(
     index = ReviewIndex.build(dataset, model, factory=factory, splits=splits, progress=True,
                               tuning=tuning)
     index.save(out)
+    if as_json:
+        from elixir_agent.console import echo_json
+
+        echo_json({"out": str(out), "reviews": len(index), "splits": list(splits), "factory": factory,
+                   "tuning": index.manifest["tuning"], "embedder": index.manifest["embedder"]})
+        return
     console.print(f"[green]wrote[/green] {out}: {len(index)} reviews from {', '.join(splits)}, "
                   f"factory {factory} {index.manifest['tuning']}".rstrip())
 

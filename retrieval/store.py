@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from elixir_agent.atomic import write_directory
-from elixir_agent.core_model.data.storage import file_sha256
+from elixir_agent.checksum import file_sha256
 from elixir_agent.errors import UserError
 
 MANIFEST_FILE = "manifest.json"

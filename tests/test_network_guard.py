@@ -20,7 +20,11 @@ def test_loopback_is_allowed():
     server.bind(("127.0.0.1", 0))
     server.listen(1)
     try:
-        with socket.create_connection(server.getsockname(), timeout=1):
-            pass
+        with socket.create_connection(server.getsockname(), timeout=1) as client:
+            accepted, peer = server.accept()
+            accepted.sendall(b"ok")
+            assert client.recv(2) == b"ok"
+            assert peer[0] == "127.0.0.1"
+            accepted.close()
     finally:
         server.close()

@@ -7,6 +7,7 @@ artifact say the same thing at the precision the grounding verifier checks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -57,26 +58,47 @@ def r4(value: float) -> float:
 ADVICE_TO_LLM = "Ask the person which one they mean"
 
 
+@dataclass(frozen=True)
+class _IdKind:
+    """One kind of id (user or item): where it is looked up, and how an unknown one is
+    explained to the LLM. Users and items resolve the same way; only these differ."""
+
+    kind: str
+    resolve: Callable[[ToolContext, str], str | None]  # exact id or name in the catalog
+    known: Callable[[ToolContext, str], bool]  # an id the recommender knows (not in the data)
+    suggest: Callable[[ToolContext, str], list[Any]]  # closest catalog matches, best first
+    closest: str  # how the suggestion list is introduced
+    label: str  # how one suggestion is written, from its id and name
+    advice: str  # what to do next, after ADVICE_TO_LLM
+
+
+_USER = _IdKind("user", lambda ctx, t: ctx.catalog.resolve_user(t),
+                lambda ctx, t: ctx.recommender.has_user(t),
+                lambda ctx, t: ctx.catalog.suggest_users(t, 5),
+                "Closest known users", "{id} ({name})", ".")
+_ITEM = _IdKind("item", lambda ctx, t: ctx.catalog.resolve_item(t),
+                lambda ctx, t: ctx.recommender.has_item(t),
+                lambda ctx, t: ctx.catalog.suggest_items(t, 5),
+                "Closest matches", "{id} '{name}'", ", or use one of these ids.")
+
+
+def _resolve(ctx: ToolContext, text: str, how: _IdKind) -> str:
+    found = how.resolve(ctx, text)
+    if found is None and how.known(ctx, text.strip()):
+        found = text.strip()
+    if found is None:
+        close = ", ".join(how.label.format(id=m.id, name=m.name) for m in how.suggest(ctx, text))
+        raise ToolException(f"Unknown {how.kind} '{text}'. {how.closest}: {close or 'none'}. "
+                            f"{ADVICE_TO_LLM}{how.advice}")
+    return found
+
+
 def resolve_user(ctx: ToolContext, text: str) -> str:
-    user_id = ctx.catalog.resolve_user(text)
-    if user_id is None and ctx.recommender.has_user(text.strip()):
-        user_id = text.strip()
-    if user_id is None:
-        close = ", ".join(f"{m.id} ({m.name})" for m in ctx.catalog.suggest_users(text, 5))
-        raise ToolException(f"Unknown user '{text}'. Closest known users: {close or 'none'}. "
-                            f"{ADVICE_TO_LLM}.")
-    return user_id
+    return _resolve(ctx, text, _USER)
 
 
 def resolve_item(ctx: ToolContext, text: str) -> str:
-    item_id = ctx.catalog.resolve_item(text)
-    if item_id is None and ctx.recommender.has_item(text.strip()):
-        item_id = text.strip()
-    if item_id is None:
-        close = ", ".join(f"{m.id} '{m.name}'" for m in ctx.catalog.suggest_items(text, 5))
-        raise ToolException(f"Unknown item '{text}'. Closest matches: {close or 'none'}. "
-                            f"{ADVICE_TO_LLM}, or use one of these ids.")
-    return item_id
+    return _resolve(ctx, text, _ITEM)
 
 
 def resolve_aspects(ctx: ToolContext, names: list[str] | None) -> list[str]:

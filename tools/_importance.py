@@ -9,13 +9,14 @@ did, otherwise everyone), naming which.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from elixir_agent.core_model.importance import MIN_IMPORTANCE_REVIEWS, importance_evidence, mean_importance
 from elixir_agent.tools.artifacts import Count, Record, Share
 from elixir_agent.tools.context import ToolContext
 
-__all__ = ["ImportancePriors", "ImportanceReport"]
+__all__ = ["ImportancePriors", "ImportanceReport", "ReportsImportance"]
 
 _MIN_PRIOR_USERS = 3  # fewer experienced reviewers of an item than this: use everyone's
 _MAX_PRIOR_USERS = 2000  # enough for a stable mean; bounds the one-off cost on big data
@@ -91,3 +92,15 @@ class ImportancePriors:
                 self._cache[key] = (mean_importance([p.user_importance for p in predictions]),
                                     len(users))
         return self._cache[key]
+
+
+@dataclass(frozen=True)
+class ReportsImportance:
+    """Base of a tool that states a user's importance: one `ImportancePriors` per tool, so
+    the population's mean weights are computed once however often the tool is called."""
+
+    ctx: ToolContext
+
+    @cached_property
+    def priors(self) -> ImportancePriors:
+        return ImportancePriors(self.ctx)

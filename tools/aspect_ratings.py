@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
@@ -18,7 +18,8 @@ from elixir_agent.tools._common import (
     resolve_user,
     score,
 )
-from elixir_agent.tools._importance import ImportancePriors, ImportanceReport
+from elixir_agent.tools._importance import ImportanceReport, ReportsImportance
+from elixir_agent.tools.arguments import ItemRef, UserId
 from elixir_agent.tools.artifacts import Name, Record, Share, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
@@ -48,21 +49,15 @@ class AspectRatingsArtifact(ToolArtifact):
 
 
 class AspectRatingsArgs(BaseModel):
-    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
-    item_id: str = Field(description="The item's id or exact name.")
+    user_id: UserId
+    item_id: ItemRef
     aspects: list[str] | None = Field(
         default=None,
         description="Aspects to report, e.g. ['cleanliness']. Leave empty for all aspects.")
 
 
 @dataclass(frozen=True)
-class AspectRatings:
-    ctx: ToolContext
-    priors: ImportancePriors = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "priors", ImportancePriors(self.ctx))
-
+class AspectRatings(ReportsImportance):
     def __call__(self, user_id: str, item_id: str,
                  aspects: list[str] | None = None) -> tuple[str, dict]:
         user_id = resolve_user(self.ctx, user_id)

@@ -196,19 +196,25 @@ def _group_stats(frame: pd.DataFrame, key: str, name_column: str,
     """Per value of `key` (sorted): display name, review count, mean rating, aspect means."""
     grouped = frame.groupby(key, sort=True)
     counts = grouped.size()
-    names = grouped[name_column].first() if name_column in frame else pd.Series(dtype=object)
-    means = grouped[["rating", *columns.values()]].mean()
+    names = (grouped[name_column].first().reindex(counts.index).tolist() if name_column in frame
+             else [None] * len(counts))
+    # One array of means, read row by row: a pandas lookup per group and per aspect took
+    # most of a second on RateBeer's 2,600 users and items.
+    means = grouped[["rating", *columns.values()]].mean().reindex(counts.index).to_numpy(
+        dtype=float, na_value=math.nan)  # (groups, 1 + aspects)
     out = {}
-    for value, n in counts.items():
-        name = names.get(value)
-        row = means.loc[value]
-        aspect_means = {a: round(float(row[c]), 4) for a, c in columns.items() if not pd.isna(row[c])}
-        out[str(value)] = {"name": str(name) if isinstance(name, str) or (name is not None and not pd.isna(name))
-                           else str(value),
+    for value, n, name, (rating, *aspect_values) in zip(counts.index, counts.tolist(), names, means,
+                                                        strict=True):
+        out[str(value)] = {"name": str(name) if _present(name) else str(value),
                            "n_reviews": int(n),
-                           "mean_rating": math.nan if pd.isna(row["rating"]) else round(float(row["rating"]), 4),
-                           "aspect_means": aspect_means}
+                           "mean_rating": math.nan if math.isnan(rating) else round(float(rating), 4),
+                           "aspect_means": {a: round(float(v), 4) for a, v in zip(columns, aspect_values, strict=True)
+                                            if not math.isnan(v)}}
     return out
+
+
+def _present(name) -> bool:
+    return isinstance(name, str) or (name is not None and not pd.isna(name))
 
 
 def _mean(values: pd.Series) -> float:

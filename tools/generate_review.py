@@ -8,6 +8,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from elixir_agent.tools._common import fence, make_tool, predict, r4, resolve_item, resolve_user, score
+from elixir_agent.tools.arguments import ItemRef, UserId
 from elixir_agent.tools.artifacts import Name, Quote, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
@@ -30,8 +31,8 @@ class GenerateReviewArtifact(ToolArtifact):
 
 
 class GenerateReviewArgs(BaseModel):
-    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
-    item_id: str = Field(description="The item's id or exact name.")
+    user_id: UserId
+    item_id: ItemRef
     max_new_tokens: int = Field(default=96, ge=8, le=256,
                                 description="Length limit of the generated text in tokens.")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from elixir_agent.tools._common import cold_note, make_tool, predict, r4, resolve_item, resolve_user, score
+from elixir_agent.tools.arguments import ItemRef, UserId
 from elixir_agent.tools.artifacts import Count, Name, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
@@ -32,8 +33,8 @@ class PredictRatingArtifact(ToolArtifact):
 
 
 class PredictRatingArgs(BaseModel):
-    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
-    item_id: str = Field(description="The item's id (e.g. 'h0012') or its exact name.")
+    user_id: UserId
+    item_id: ItemRef
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from elixir_agent.tools._common import (
     resolve_user,
     score,
 )
+from elixir_agent.tools.arguments import UserId
 from elixir_agent.tools.artifacts import Count, Counted, Name, Record, Share, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
@@ -71,7 +72,7 @@ class RecommendItemsArtifact(ToolArtifact):
 
 
 class RecommendItemsArgs(BaseModel):
-    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
+    user_id: UserId
     k: int = Field(default=5, ge=1, le=20, description="How many items to recommend.")
     aspects: list[str] | None = Field(
         default=None, description="Aspects the items should be good at; empty for none.")

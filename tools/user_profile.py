@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from elixir_agent.tools._common import make_tool, percent, r4, resolve_user, score
-from elixir_agent.tools._importance import ImportancePriors, ImportanceReport
+from elixir_agent.tools._importance import ImportanceReport, ReportsImportance
+from elixir_agent.tools.arguments import UserId
 from elixir_agent.tools.artifacts import Count, Counted, Name, Record, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
@@ -38,19 +39,13 @@ class UserProfileArtifact(ToolArtifact):
 
 
 class UserProfileArgs(BaseModel):
-    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
+    user_id: UserId
     max_items: int = Field(default=5, ge=0, le=20,
                            description="How many reviewed items to list (highest rated first).")
 
 
 @dataclass(frozen=True)
-class UserProfile:
-    ctx: ToolContext
-    priors: ImportancePriors = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "priors", ImportancePriors(self.ctx))
-
+class UserProfile(ReportsImportance):
     def __call__(self, user_id: str, max_items: int = 5) -> tuple[str, dict]:
         user_id = resolve_user(self.ctx, user_id)
         importance = self._importance(user_id)

@@ -23,6 +23,7 @@ from elixir_agent.tools._common import (
     resolve_user,
     score,
 )
+from elixir_agent.tools.arguments import UserId
 from elixir_agent.tools.artifacts import Count, Counted, Name, Record, Share, ToolArtifact, Value
 from elixir_agent.tools.context import ToolContext
 
@@ -56,7 +57,7 @@ class WhatIfArtifact(ToolArtifact):
 
 
 class WhatIfArgs(BaseModel):
-    user_id: str = Field(description="The user's id, e.g. 'u0001'.")
+    user_id: UserId
     aspects: list[str] = Field(description="The aspect(s) the user would care most about.")
     item_id: str | None = Field(default=None, description="An item to re-score (id or name).")
     k: int = Field(default=5, ge=1, le=20, description="How many recommendations to show.")

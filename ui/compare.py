@@ -1,6 +1,6 @@
 """The compare tab: core-only vs agent explanations of one held-out pair, and blind A/B votes.
 
-Both explanations come from the evaluation harness's explainers (`elixir_agent.eval`), so the
+Both explanations come from the explainers the evaluation harness uses (`agent.explainers`), so the
 tab shows exactly what the evaluation report measures; the metrics beside each text are the
 harness's pure metric functions applied to this one pair.
 """
@@ -118,7 +118,7 @@ class _CompareHandlers:
         self.agent, self.context, self.pairs, self.store = agent, context, pairs, store
 
     def explain(self, index: int | None, blind: bool):
-        from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer
+        from elixir_agent.agent.explainers import AgentExplainer, CoreExplainer
 
         pair = self.pairs[int(index or 0)]
         recommender = self.context.recommender

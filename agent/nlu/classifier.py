@@ -3,7 +3,8 @@
 Features are a sentence embedding (MiniLM by default; any `encode(texts)` embedder) beside
 hashed word 1-2-grams and character 3-5-grams, which catch the cue words ("why", "vs") and
 survive typos. Weights are stored as safetensors (coefficients and intercepts) with a JSON
-manifest, never pickled; the hashing needs no vocabulary, so nothing else is saved.
+manifest, never pickled; the hashing needs no vocabulary, so nothing else is saved. Reading
+a message needs neither scikit-learn nor SciPy (`hashing.py`); training imports both.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from typing import Protocol
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
-from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from elixir_agent.agent.nlu.corpus import VERSION as CORPUS_VERSION
 from elixir_agent.agent.nlu.corpus import Example
+from elixir_agent.agent.nlu.hashing import char_wb_ngrams, hashed, word_ngrams
 from elixir_agent.agent.nlu.templates import TEMPLATES
 
 __all__ = ["FeatureConfig", "IntentClassifier", "corpus_fingerprint", "train_classifier"]
@@ -56,23 +56,44 @@ class IntentClassifier:
             raise ValueError(f"classifier has {coef.shape[0]} rows of weights for {len(labels)} intents")
         self.labels, self.coef, self.intercept = labels, coef, intercept  # (L, F), (L,)
         self.config, self.embedder = config, embedder
-        self._words = HashingVectorizer(ngram_range=(1, 2), n_features=config.word_features,
-                                        alternate_sign=False, lowercase=True)
-        self._chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5),
-                                        n_features=config.char_features, alternate_sign=False,
-                                        lowercase=True)
 
-    def features(self, texts: list[str]) -> sparse.csr_matrix:
-        parts = [self._words.transform(texts), self._chars.transform(texts)]
-        if self.config.embedder != "none":
-            dense = np.asarray(self.embedder.encode(list(texts)), dtype=np.float32)  # (N, D)
-            parts.insert(0, sparse.csr_matrix(dense * self.config.embedding_weight))
-        return sparse.hstack(parts, format="csr")
+    def _hashed(self, text: str) -> dict[int, float]:
+        """Column -> value of the n-gram part of one text's features (words, then characters)."""
+        words = hashed(word_ngrams(text, 1, 2), self.config.word_features)
+        chars = hashed(char_wb_ngrams(text, 3, 5), self.config.char_features)
+        return {**words, **{self.config.word_features + c: v for c, v in chars.items()}}
+
+    def _dense(self, texts: list[str]) -> np.ndarray | None:
+        if self.config.embedder == "none":
+            return None
+        return np.asarray(self.embedder.encode(list(texts)), dtype=np.float32) * self.config.embedding_weight
+
+    def features(self, texts: list[str]):
+        """(N, F) scipy CSR matrix: the embedding (if any), hashed word and char n-grams."""
+        from scipy import sparse
+
+        rows = [self._hashed(t) for t in texts]
+        grams = sparse.csr_matrix(
+            ([v for r in rows for v in r.values()],
+             [c for r in rows for c in r], np.cumsum([0] + [len(r) for r in rows])),
+            shape=(len(texts), self.config.word_features + self.config.char_features))
+        grams.sort_indices()
+        dense = self._dense(texts)
+        return grams if dense is None else sparse.hstack([sparse.csr_matrix(dense), grams], format="csr")
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """(N, L) independent probabilities, one per intent."""
-        scores = self.features(texts) @ self.coef.T + self.intercept  # (N, L)
-        return 1.0 / (1.0 + np.exp(-np.asarray(scores)))
+        dense = self._dense(texts)
+        offset = 0 if dense is None else dense.shape[1]
+        scores = np.empty((len(texts), len(self.labels)))
+        for n, text in enumerate(texts):
+            row = self._hashed(text)
+            columns = np.fromiter(row, dtype=np.int64, count=len(row)) + offset
+            values = np.fromiter(row.values(), dtype=np.float64, count=len(row))
+            scores[n] = self.coef[:, columns] @ values + self.intercept  # (L,)
+            if dense is not None:
+                scores[n] += self.coef[:, :offset] @ dense[n]
+        return 1.0 / (1.0 + np.exp(-scores))
 
     # -- storage ---------------------------------------------------------------------------
 

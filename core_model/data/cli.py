@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from elixir_agent.console import choices
-from elixir_agent.errors import UserError
+from elixir_agent.errors import UserError, reported_as_user_error
 
 data_app = typer.Typer(help="Load, prepare and inspect review datasets.", no_args_is_help=True)
 console = Console()
@@ -109,18 +109,21 @@ def synth_command(
     reviews: int = typer.Option(4000, help="Number of reviews (distinct user-item pairs)."),
     seed: int = typer.Option(42, help="Random seed."),
     overwrite: bool = typer.Option(False, help="Replace --out if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write a SYNTHETIC dataset with known ground truth (for tests and the offline demo).
 
     Run with: elixir-agent data synth --out /tmp/synth
     """
+    from elixir_agent.console import echo_json
     from elixir_agent.core_model.data.synthetic import write_synthetic
 
-    try:
+    with reported_as_user_error("data synth"):
         info = write_synthetic(out, n_users=users, n_items=items, n_reviews=reviews, seed=seed,
                                overwrite=overwrite)
-    except ValueError as error:
-        raise UserError(str(error), hint="see: elixir-agent data synth --help") from error
+    if as_json:
+        echo_json({"out": str(out), "counts": info.counts, "synthetic": True})
+        return
     console.print(f"[bold]synthetic[/bold] dataset written to {out}: {info.counts}")
 
 

@@ -14,7 +14,6 @@ and one float column per aspect named `aspect_<name>` (NaN where the aspect is n
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from elixir_agent.atomic import write_directory
+from elixir_agent.checksum import file_sha256
 from elixir_agent.core_model.data.records import DatasetInfo, Review, is_missing
 
 SPLITS = ("train", "valid", "test")
@@ -178,15 +178,6 @@ def write_prepared(
 
     write_directory(out_dir, fill)
     return info
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks (datasets and indexes can be large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _optional(value):

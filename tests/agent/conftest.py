@@ -18,8 +18,7 @@ def embedder():
 @pytest.fixture
 def pair(world):
     """A (user, item) test pair: the user has not reviewed the item in training."""
-    row = world.test.iloc[0]
-    return row.user_id, row.item_id
+    return world.test_pair()
 
 
 @pytest.fixture

@@ -44,6 +44,30 @@ def test_train_tiny_from_the_command_line(tiny_data, tmp_path):
     assert again.exit_code == 2 and "--resume" in again.output
 
 
+def test_train_says_what_to_do_with_an_existing_out_dir_and_what_resume_did(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("not a run")
+    args = ["train", "--data", str(tiny_data), "--out", str(out), "--preset", "tiny",
+            "--rating-epochs", "1", "--text-epochs", "1", "--threads", "1"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert (f"{out} already holds files; pass --resume to continue it, --overwrite to replace "
+            "it, or choose another --out") in refused.output
+    assert "see: elixir-agent train --help" in refused.output
+    assert not (out / "config.json").exists()  # nothing was trained over the files
+
+    (out / "notes.txt").unlink()
+    assert runner.invoke(app, args).exit_code == 0
+    finished = runner.invoke(app, args)
+    assert finished.exit_code == 2 and f"{out} already holds a finished run" in finished.output
+
+    resumed = runner.invoke(app, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resuming {out} from phase text" in resumed.output
+    assert f"wrote {out}: valid RMSE" in resumed.output
+
+
 def test_every_command_has_help():
     for command in (["train"], ["predict"], ["explain"], ["bench", "core"]):
         result = runner.invoke(app, [*command, "--help"])

@@ -69,6 +69,18 @@ def test_explain_rank_and_int8(tiny_run):
     assert isinstance(int8.explain(user, ranked[0].item_id, max_new_tokens=8), str)
 
 
+def test_a_deferred_text_model_loads_on_the_first_review_and_changes_no_number(tiny_run):
+    eager, deferred = tiny_run.recommender(), tiny_run.recommender(defer_text=True)
+    assert deferred.tokenizer is None and deferred.model.backbone is None  # not loaded yet
+    user, items = eager.artifacts.users.ids[0], eager.artifacts.items.ids[:4]
+    assert [deferred.predict(user, i) for i in items] == [eager.predict(user, i) for i in items]
+    assert deferred.rank(user, k=5) == eager.rank(user, k=5)
+    review = deferred.explain(user, items[0], max_new_tokens=8)
+    assert deferred.tokenizer is not None and deferred.model.backbone is not None
+    assert review == eager.explain(user, items[0], max_new_tokens=8)
+    assert [deferred.predict(user, i) for i in items] == [eager.predict(user, i) for i in items]
+
+
 def test_generated_reviews_are_as_long_as_a_typical_training_review(tiny_run):
     """Greedy decoding from soft prompts stops early; the run keeps the training median."""
     import json

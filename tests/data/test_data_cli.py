@@ -65,3 +65,14 @@ def test_empty_kcore_exits_with_advice(tmp_path):
                                  "--out", str(tmp_path / "o"), "--mapping", "user=u,item=i,rating=r,text=t"])
     assert result.exit_code == 2
     assert "lower --kcore" in result.output
+
+
+def test_synth_json_says_what_it_wrote_and_matches_the_dataset(tmp_path):
+    out = tmp_path / "syn"
+    result = runner.invoke(app, ["data", "synth", "--out", str(out), "--users", "12", "--items", "6",
+                                 "--reviews", "60", "--json"])
+    assert result.exit_code == 0, result.output
+    written = json.loads(result.stdout)
+    assert written["out"] == str(out) and written["synthetic"] is True
+    assert written["counts"] == load_prepared(out).info.counts
+    assert written["counts"]["reviews"] == 60

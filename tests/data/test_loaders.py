@@ -21,6 +21,11 @@ from elixir_agent.core_model.data.records import DataFormatError, LoadResult
 
 SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+# LARA's aspects in the order both of its forms (the .dat directory and the JSON) must load them.
+LARA_ASPECTS = ["value", "rooms", "location", "cleanliness", "check_in_front_desk", "service",
+                "business_service", "sleep_quality"]
+# RateBeer's published aspect scales (overall is out of 20), whichever file it comes from.
+RATEBEER_ASPECT_HIGHS = {"appearance": 5, "aroma": 10, "palate": 5, "taste": 10}
 TABULAR_SPEC = (
     "user=reviewer,item=hotel,rating=stars,text=body,review_id=review_key,title=headline,"
     "timestamp=posted,item_name=hotel_name,aspect.cleanliness=clean_score,"
@@ -130,16 +135,7 @@ def test_lara_anonymous_authors_are_not_one_user():
 
 def test_lara_dat_directory_has_the_union_of_aspects_in_a_stable_order():
     result = _load_real("lara-dat", "tripadvisor-lara")
-    assert result.aspects == [
-        "value",
-        "rooms",
-        "location",
-        "cleanliness",
-        "check_in_front_desk",
-        "service",
-        "business_service",
-        "sleep_quality",
-    ]
+    assert result.aspects == LARA_ASPECTS
     old_form = [r for r in result.reviews if r.item_id == "292867"]
     assert all(r.aspects["sleep_quality"] is None for r in old_form)
 
@@ -147,12 +143,7 @@ def test_lara_dat_directory_has_the_union_of_aspects_in_a_stable_order():
 def test_ratebeer_details():
     result = _load_real("ratebeer", "ratebeer/reviews_store")
     assert result.rating_scale.high == 20
-    assert {a: s.high for a, s in result.aspect_scales.items()} == {
-        "appearance": 5,
-        "aroma": 10,
-        "palate": 5,
-        "taste": 10,
-    }
+    assert {a: s.high for a, s in result.aspect_scales.items()} == RATEBEER_ASPECT_HIGHS
     by_id = {r.review_id: r for r in result.reviews}
     first = by_id["100022:12228"]  # aroma 10/10, appearance 4/5, taste 8/10, palate 4/5, overall 17/20
     assert (first.item_name, first.user_name) == ("Samuel Adams Utopias", "tippebrewcrew2")
@@ -192,14 +183,7 @@ def test_lara_json_fixture():
         "1002:0",
         "UR9000010",
     ]
-    assert result.aspects[:6] == [
-        "value",
-        "rooms",
-        "location",
-        "cleanliness",
-        "check_in_front_desk",
-        "service",
-    ]
+    assert result.aspects[:6] == LARA_ASPECTS[:6]
     first, second, third, fourth, _ = result.reviews
     assert (first.item_id, first.item_name, first.title) == (
         "1001",
@@ -228,12 +212,7 @@ def test_snap_beeradvocate_fixture(name):
 def test_snap_ratebeer_fixture_uses_the_fraction_scales():
     result = load_reviews("beeradvocate-snap", FIXTURES / "snap" / "ratebeer_sample.txt")
     assert result.rating_scale.high == 20
-    assert {a: s.high for a, s in result.aspect_scales.items()} == {
-        "appearance": 5,
-        "aroma": 10,
-        "palate": 5,
-        "taste": 10,
-    }
+    assert {a: s.high for a, s in result.aspect_scales.items()} == RATEBEER_ASPECT_HIGHS
     best = result.reviews[2]
     assert best.rating == 5.0 and set(best.aspects.values()) == {5.0}
     assert result.reviews[0].rating == pytest.approx(1 + 4 * 15 / 19)  # 16/20

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from elixir_agent.agent import build_agent
+from elixir_agent.agent.explainers import AgentExplainer
 from elixir_agent.eval.answers import answers_question, sentence_overlap, states_number
-from elixir_agent.eval.explainers import AgentExplainer
 from elixir_agent.eval.features import FeatureLexicon
 from elixir_agent.eval.report import write_report
 from elixir_agent.eval.summary import answer_metrics

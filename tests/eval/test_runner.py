@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer, Explanation, GroundingCounts
+from elixir_agent.agent.explainers import AgentExplainer, CoreExplainer, Explanation, GroundingCounts
 from elixir_agent.eval.runner import evaluate, load_records, run_pairs, select_pairs
 
 ASPECTS = ["taste", "aroma"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from elixir_agent.agent import build_agent
-from elixir_agent.eval.explainers import AgentExplainer, CoreExplainer
+from elixir_agent.agent.explainers import AgentExplainer, CoreExplainer
 from elixir_agent.eval.runner import evaluate, select_pairs
 from elixir_agent.eval.scenario import bundled_scenarios, run_scenarios
 from tests.helpers.agent_fakes import BagOfWordsEmbedder

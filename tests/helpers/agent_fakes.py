@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from elixir_agent.retrieval.hits import ReviewHit
 from elixir_agent.tools.catalog import Catalog
 
 
@@ -96,18 +97,6 @@ class FakeRecommender:
         return sorted(predictions, key=lambda p: (-p.rating, p.item_id))[:k]
 
 
-@dataclass(frozen=True)
-class FakeHit:
-    review_id: str
-    user_id: str
-    item_id: str
-    rating: float
-    text: str
-    score: float
-    aspects: dict[str, float] = field(default_factory=dict)
-    item_name: str | None = None
-
-
 class FakeReviewIndex:
     """Word-overlap search over review rows; same signatures as `retrieval.ReviewIndex`."""
 
@@ -147,8 +136,8 @@ class FakeReviewIndex:
         return _hit(next(rows.itertuples(index=False)), 1.0) if len(rows) else None
 
 
-def _hit(row, score: float) -> FakeHit:
-    return FakeHit(row.review_id, row.user_id, row.item_id, float(row.rating), row.text,
+def _hit(row, score: float) -> ReviewHit:
+    return ReviewHit(row.review_id, row.user_id, row.item_id, float(row.rating), row.text,
                    round(float(score), 4), item_name=row.item_name)
 
 

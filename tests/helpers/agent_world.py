@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +24,20 @@ class World:
     @property
     def catalog(self) -> Catalog:
         return self.context.catalog
+
+    def test_pair(self) -> tuple[str, str]:
+        """A (user, item) test pair: the user has not reviewed the item in training."""
+        row = self.test.iloc[0]
+        return row.user_id, row.item_id
+
+    def with_review(self, item_id: str, review_id: str, text: str, rating: float) -> ToolContext:
+        """The context with one more training review of `item_id` in the review index, copied
+        from a real one of that item so that only the id, the text and the rating differ."""
+        row = self.train[self.train.item_id == item_id].iloc[0].copy()
+        row["review_id"], row["text"], row["rating"] = review_id, text, rating
+        frame = pd.concat([self.train, row.to_frame().T], ignore_index=True)
+        frame["rating"] = frame["rating"].astype(float)
+        return replace(self.context, index=FakeReviewIndex(frame))
 
 
 def build_world(root: Path) -> World:

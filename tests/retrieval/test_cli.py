@@ -40,9 +40,14 @@ def test_help_lists_the_commands(app):
 
 def test_build_then_search(app, tiny_dataset, tmp_path):
     out = tmp_path / "idx"
-    result = runner.invoke(app, ["index", "build", "--data", str(tiny_dataset), "--out", str(out)])
+    result = runner.invoke(app, ["index", "build", "--data", str(tiny_dataset), "--out", str(out),
+                                 "--json"])
     assert result.exit_code == 0, result.output
-    assert (out / "manifest.json").exists()
+    written = json.loads(result.stdout)  # progress goes to stderr, so stdout is the JSON alone
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert written["out"] == str(out) and written["splits"] == ["train"]
+    assert written["reviews"] == manifest["count"] == len(pd.read_parquet(out / "reviews.parquet"))
+    assert written["embedder"] == manifest["embedder"]
     item = pd.read_parquet(out / "reviews.parquet")["item_id"].iloc[0]
     result = runner.invoke(app, ["index", "search", "--index", str(out), "the staff was rude",
                                  "-k", "3", "--item", item, "--json"])

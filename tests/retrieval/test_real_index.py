@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from elixir_agent.retrieval import DEFAULT_EMBEDDER, IndexMismatchError, ReviewIndex
+from elixir_agent.retrieval import DEFAULT_EMBEDDER, DeferredEmbedder, IndexMismatchError, ReviewIndex
 from tests.helpers.fake_embedder import FakeEmbedder
 
 
@@ -69,6 +69,21 @@ def test_load_without_embedder_uses_the_manifest_one(real_index, tmp_path):
     loaded = ReviewIndex.load(tmp_path / "idx")
     assert loaded.embedder.name == DEFAULT_EMBEDDER
     assert loaded.search("dark chocolate porter", k=4) == real_index.search("dark chocolate porter", k=4)
+
+
+def test_a_deferred_embedder_loads_on_the_first_text_search(real_index, tmp_path):
+    real_index.save(tmp_path / "idx")
+    loaded = ReviewIndex.load(tmp_path / "idx", defer_embedder=True)
+    assert isinstance(loaded.embedder, DeferredEmbedder) and not loaded.embedder.is_loaded
+    assert (loaded.embedder.name, loaded.embedder.dimension) == (DEFAULT_EMBEDDER, 384)
+    assert loaded.search("dark chocolate porter", k=4) == real_index.search("dark chocolate porter", k=4)
+    assert loaded.embedder.is_loaded and loaded.embedder.device == real_index.embedder.device
+
+
+def test_a_deferred_embedder_of_another_dimension_fails_when_it_loads():
+    wrong = DeferredEmbedder(DEFAULT_EMBEDDER, 32)
+    with pytest.raises(IndexMismatchError, match="gives 384-dimensional vectors"):
+        wrong.encode(["a stout"])
 
 
 @pytest.mark.parametrize("other", [FakeEmbedder(384), FakeEmbedder(32)], ids=["same-dim", "other-dim"])

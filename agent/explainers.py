@@ -1,9 +1,11 @@
-"""The two systems under evaluation behind one small protocol.
+"""The two systems that explain a recommendation, behind one small protocol.
 
 An `Explainer` answers "would user U like item I, and why?" with an `Explanation`: the text
 and what the metrics need beside it (the rating it rests on, the predicted aspect ratings,
-cited review ids, the grounding check's counts, the latency). The runner only knows this
-protocol, so it is tested end to end with fakes and any new system plugs in the same way.
+cited review ids, the grounding check's counts, the latency). The evaluation runner and the
+UI's compare tab both use it, so the tab shows exactly what the evaluation measures; the
+runner only knows this protocol, so it is tested end to end with fakes and any new system
+plugs in the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from elixir_agent.eval.answers import QUESTION_KINDS
 from elixir_agent.tools.artifacts import parse_artifact
 from elixir_agent.tools.aspect_ratings import AspectRatingsArtifact
 from elixir_agent.tools.predict_rating import PredictRatingArtifact
@@ -22,6 +23,7 @@ from elixir_agent.tools.user_profile import UserProfileArtifact
 
 __all__ = [
     "QUESTION",
+    "QUESTION_KINDS",
     "AgentExplainer",
     "CoreExplainer",
     "Explainer",
@@ -29,6 +31,15 @@ __all__ = [
     "GroundingCounts",
 ]
 
+# kind -> the question asked; the user and item travel as structured context, never only in
+# the text, so ids with spaces or odd characters work.
+QUESTION_KINDS: dict[str, str] = {
+    "why": "Would I like it, and why?",
+    "rating": "What would I rate it?",
+    "aspects": "How does it do on each aspect for me?",
+    "compare": "Compare it with {other_name}.",
+    "what_matters": "Which aspect matters most to me?",
+}
 QUESTION = QUESTION_KINDS["why"]
 
 
