@@ -100,9 +100,10 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def excerpt(text: str, prefer: Sequence[str] = (), avoid: Sequence[str] = (),
-            aspects: Sequence[str] = ()) -> str:
+            aspects: Sequence[str] = (), *, strict: bool = False) -> str | None:
     """A short contiguous piece of `text` to quote: the first sentence naming a `prefer`
-    aspect and no `avoid` aspect, else the first naming no `avoid` aspect, else the start."""
+    aspect and no `avoid` aspect, else the first naming no `avoid` aspect, else (unless
+    `strict`, which then gives None) the start."""
     flat = " ".join(text.split()).replace('"', "'")
     sentences = [s for s in _SENTENCE.split(flat) if s.strip()] or [flat]
 
@@ -110,7 +111,10 @@ def excerpt(text: str, prefer: Sequence[str] = (), avoid: Sequence[str] = (),
         return set(aspects_in_text(sentence, list(aspects))) if aspects else set()
 
     ranked = ([s for s in sentences if named(s) & set(prefer) and not named(s) & set(avoid)]
-              + [s for s in sentences if not named(s) & set(avoid)] + sentences)
+              + [s for s in sentences if not named(s) & set(avoid)]
+              + ([] if strict else sentences))
+    if not ranked:
+        return None
     words = ranked[0].split(" ")
     return " ".join(words[:_QUOTE_WORDS]) + (" ..." if len(words) > _QUOTE_WORDS else "")
 
@@ -120,13 +124,23 @@ def quotable(text: str) -> bool:
     return len(_WORDY.findall(text)) >= _QUOTABLE_WORDS
 
 
-def _quote(review: ReviewRecord, rows: dict[str, float], prefer: Sequence[str]) -> str:
+def _quote(review: ReviewRecord, rows: dict[str, float], prefer: Sequence[str]) -> str | None:
     """Quote the part of a review that does not argue against the predicted aspect scores:
     a praising review's words about an aspect predicted below 3 (or a critical review's about
-    one predicted above 3) would contradict the numbers beside them."""
+    one predicted above 3) would contradict the numbers beside them. None when every
+    sentence would (or there are no words to quote): then the review is cited, not quoted."""
+    if not quotable(review.text):
+        return None
     praising = review.rating >= _PRAISE_FROM
     avoid = [a for a, v in rows.items() if (v < 3.0) == praising]
-    return f"\"{excerpt(review.text, prefer, avoid, list(rows))}\" [{review.review_id}]"
+    said = excerpt(review.text, prefer, avoid, list(rows), strict=True)
+    return None if said is None else f"\"{said}\" [{review.review_id}]"
+
+
+def _wrote(review: ReviewRecord, rows: dict[str, float], prefer: Sequence[str]) -> str:
+    """' and wrote "..." [id]', or just ' [id]' when nothing in it can be quoted fairly."""
+    quoted = _quote(review, rows, prefer)
+    return f" and wrote {quoted}" if quoted else f" [{review.review_id}]"
 
 
 # -- the sections -------------------------------------------------------------------------
@@ -219,12 +233,9 @@ def _own(history: UserHistoryArtifact | None, rows: dict[str, float], prefer: li
     if history.own_review is not None:
         r = history.own_review
         lines.append(f"You already reviewed it: you gave it {score(r.rating)}"
-                     + (f" and wrote {_quote(r, rows, prefer)}." if quotable(r.text)
-                        else f" [{r.review_id}]."))
+                     f"{_wrote(r, rows, prefer)}.")
     for r in similar[:limit]:
-        lines.append(f"You gave {r.item_name} {score(r.rating)}"
-                     + (f" and wrote {_quote(r, rows, prefer)}." if quotable(r.text)
-                        else f" [{r.review_id}]."))
+        lines.append(f"You gave {r.item_name} {score(r.rating)}{_wrote(r, rows, prefer)}.")
     return lines
 
 
@@ -247,15 +258,17 @@ def _others(models: Sequence[ToolArtifact], user_id: str | None, v: Verdict,
                          key=lambda r: r.rating)
         dissent = sorted((r for r in pool.values() if r.rating >= _PRAISE_FROM),
                          key=lambda r: -r.rating)
+    # Quotes that argue the verdict's way; reviews with nothing fair to quote are passed over.
+    quoted = [(r, q) for r in support for q in [_quote(r, rows, prefer)] if q][:2]
     lines = []
-    if support[:2]:
+    if quoted:
         lines.append(("Reviewers who liked it" if v.positive else "Reviewers who rated it low")
-                     + ": " + "; ".join(f"one rated it {score(r.rating)} and wrote "
-                                        f"{_quote(r, rows, prefer)}" for r in support[:2]) + ".")
+                     + ": " + "; ".join(f"one rated it {score(r.rating)} and wrote {q}"
+                                        for r, q in quoted) + ".")
     if dissent:
         r = dissent[0]
-        lines.append(f"{DISSENT}: rated {score(r.rating)}, "
-                     f"{_quote(r, rows, prefer)}.")
+        q = _quote(r, rows, prefer)
+        lines.append(f"{DISSENT}: rated {score(r.rating)}" + (f", {q}." if q else f" [{r.review_id}]."))
     return lines
 
 

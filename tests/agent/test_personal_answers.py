@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from elixir_agent.agent.answers import DISSENT, verdict
+from elixir_agent.agent.answers import DISSENT, excerpt, verdict
 from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.agent.compose import compose
 from elixir_agent.core_model.importance import importance_evidence, mean_importance
@@ -205,3 +205,13 @@ def test_what_if_reorders_recommendations_until_reset(world, routed_agent):
     turn = _ask(agent, "reset", user, None, "wi")
     assert "Back to your own weights" in turn.answer
     assert _order(_ask(agent, "what should I try next?", user, None, "wi")) == before
+
+
+def test_a_quote_that_would_contradict_the_numbers_is_not_taken():
+    review = "Great taste, lovely malt. The taste lingers nicely."
+    # Taste predicted low: no sentence of this praising review can be quoted beside it...
+    assert excerpt(review, avoid=["taste"], aspects=["taste", "aroma"], strict=True) is None
+    # ...though a sentence about something else can.
+    mixed = review + " Pours a deep amber."
+    assert excerpt(mixed, avoid=["taste"], aspects=["taste", "aroma", "appearance"],
+                   strict=True) == "Pours a deep amber."
