@@ -20,9 +20,11 @@ def test_prepare_ratebeer_gives_about_the_published_5core(shared_data, tmp_path)
     assert result.exit_code == 0, result.output
     counts = load_prepared(out).info.counts
     # The data README reports about 18,184 reviews / 1,192 users / 1,524 beers for the 5-core.
-    assert abs(counts["reviews"] - 18184) / 18184 < 0.02
-    assert abs(counts["users"] - 1192) / 1192 < 0.02
-    assert abs(counts["items"] - 1524) / 1524 < 0.02
+    # That count includes 1,240 reviews whose whole text is an edit stamp ("UPDATED: FEB 20,
+    # 2011"); here they have no text and are dropped, so the 5-core is about 6% smaller.
+    assert 0.93 < counts["reviews"] / 18184 < 0.96
+    assert 0.95 < counts["users"] / 1192 < 0.99
+    assert 0.94 < counts["items"] / 1524 < 0.98
     info = json.loads((out / "dataset.json").read_text())
     assert sorted(info["aspects"]) == ["appearance", "aroma", "palate", "taste"]
     assert info["aspect_scales"]["aroma"] == [1, 10]
