@@ -118,11 +118,11 @@ def test_int8_rewrite_keeps_activation_products_in_float(tmp_path):
 @pytest.mark.slow  # exports the real MiniLM once (about half a minute, then cached)
 @pytest.mark.parametrize(("backend", "min_cosine"), [("onnx", 0.9999), ("onnx-int8", 0.999)])
 def test_onnx_backend_matches_pytorch_on_real_reviews(backend, min_cosine, embedder,
-                                                      ratebeer_dataset, tmp_path_factory,
+                                                      ratebeer_texts, tmp_path_factory,
                                                       monkeypatch):
     pytest.importorskip("onnxruntime", reason="the scale extra (onnxruntime) is not installed")
     monkeypatch.setenv("ELIXIR_AGENT_CACHE", str(tmp_path_factory.getbasetemp() / "onnx-cache"))
-    texts = ratebeer_dataset.split("train")["text"].head(64).tolist()
+    texts = ratebeer_texts
     fast = Embedder(backend=backend, max_length=256)
     assert (fast.name, fast.dimension, fast.backend) == (embedder.name, embedder.dimension, backend)
     ours, reference = fast.encode(texts), embedder.encode(texts)
