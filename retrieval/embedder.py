@@ -45,10 +45,10 @@ class IndexMismatchError(UserError, ValueError):
 
 # Backends: "torch" is sentence-transformers on PyTorch (any device, any model); "onnx" and
 # "onnx-int8" run the same model through ONNX Runtime on CPU (see onnx_backend.py); "auto"
-# picks "onnx" (float32: its index agrees best with the PyTorch one) when onnxruntime is
-# installed and the device is the CPU, else torch. Measured on RateBeer with
-# `elixir-agent bench embedder` (docs/scaling.md): onnx-int8 is ~2x faster than torch but its
-# index finds only ~0.8 of the PyTorch index's top 10; cutting at 128 tokens costs recall too.
+# picks "onnx" when onnxruntime is installed and the device is the CPU, else torch. Measured
+# on RateBeer with `elixir-agent bench embedder` (docs/scaling.md): onnx is ~2x faster than
+# torch and its index finds the same top 10; onnx-int8 is faster still but its index finds
+# only ~0.97 of the PyTorch index's top 10, below the 0.98 that "auto" requires.
 BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
 
 
@@ -66,8 +66,10 @@ class Embedder:
     `name_or_path=None` (or "all-MiniLM-L6-v2") selects the bundled model. Loading never
     touches the network (`local_files_only=True`): a hub name must already be cached.
     `device=None` lets sentence-transformers pick CUDA, MPS or CPU. `backend` is one of
-    BACKENDS; the onnx ones need a local model directory and the `scale` extra, and
-    `max_length` (tokens) cuts texts shorter than the model's own limit.
+    BACKENDS; the onnx ones need a local model directory and the `scale` extra. `max_length`
+    (tokens) cuts texts shorter than the model's own limit; unset, torch keeps the model's
+    limit and the onnx backends cut at FAST_MAX_LENGTH (onnx_backend.py), which loses nothing
+    measurable on reviews.
     """
 
     def __init__(self, name_or_path: str | None = None, *, device: str | None = None,
@@ -95,13 +97,14 @@ class Embedder:
             self.max_length = int(max_length)
 
     def _load_onnx(self, source: Path, max_length: int | None) -> None:
-        from elixir_agent.retrieval.onnx_backend import OnnxEncoder
+        from elixir_agent.retrieval.onnx_backend import FAST_MAX_LENGTH, OnnxEncoder
 
         if not (source / "config.json").exists():
             raise FileNotFoundError(f"the {self.backend} backend needs a local model directory "
                                     f"with config.json, not {str(source)!r}; use --embedder-backend torch")
         self._onnx = OnnxEncoder(source, int8=self.backend == "onnx-int8",
-                                 max_length=max_length or model_max_length(source),
+                                 max_length=max_length or min(FAST_MAX_LENGTH,
+                                                              model_max_length(source)),
                                  batch_size=self.batch_size)
         self.dimension = self._onnx.dimension
         self.device = "cpu"

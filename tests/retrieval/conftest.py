@@ -58,6 +58,17 @@ def ratebeer_dataset(tmp_path_factory) -> PreparedDataset:
 
 
 @pytest.fixture(scope="session")
+def ratebeer_texts() -> list[str]:
+    """The first 64 non-empty raw RateBeer review texts (no filtering, no split)."""
+    if not RATEBEER.is_dir():
+        pytest.skip(f"RateBeer data not found at {RATEBEER} (expected ../shared/data beside the repo)")
+    from elixir_agent.core_model.data.loaders import load_reviews
+
+    loaded = load_reviews("ratebeer", RATEBEER, on_error="skip")
+    return [r.text for r in loaded.reviews if r.text and r.text.strip()][:64]
+
+
+@pytest.fixture(scope="session")
 def real_index(ratebeer_dataset, embedder) -> ReviewIndex:
     return ReviewIndex.build(ratebeer_dataset, embedder, progress=False)
 
