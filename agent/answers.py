@@ -55,9 +55,12 @@ class Verdict:
 
     @property
     def positive(self) -> bool:
-        """Whether the prediction argues for the item (for this user, not in general)."""
+        """Whether the prediction argues for the item (for this user, not in general).
+
+        A 4 or more is a "you'd like it" even for someone whose usual is higher, and the
+        evidence must then argue that way too, not "what holds it back"."""
         bar = self.usual if self.usual is not None else _PRAISE_FROM
-        return self.rating >= bar - _CLOSE
+        return self.rating >= 4.0 or self.rating >= bar - _CLOSE
 
     def against_usual(self) -> str:
         if self.usual is None:
@@ -106,6 +109,8 @@ def excerpt(text: str, prefer: Sequence[str] = (), avoid: Sequence[str] = (),
     `strict`, which then gives None) the start."""
     flat = " ".join(text.split()).replace('"', "'")
     sentences = [s for s in _SENTENCE.split(flat) if s.strip()] or [flat]
+    # "mmmmmmm...." opening a longer review is no quote; a sentence with words is.
+    sentences = [s for s in sentences if quotable(s)] or sentences
 
     def named(sentence: str) -> set[str]:
         return set(aspects_in_text(sentence, list(aspects))) if aspects else set()

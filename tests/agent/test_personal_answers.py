@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from elixir_agent.agent.answers import DISSENT, excerpt, verdict
+from elixir_agent.agent.answers import DISSENT, Verdict, excerpt, verdict
 from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.agent.compose import compose
 from elixir_agent.core_model.importance import importance_evidence, mean_importance
@@ -212,6 +212,16 @@ def test_a_quote_that_would_contradict_the_numbers_is_not_taken():
     # Taste predicted low: no sentence of this praising review can be quoted beside it...
     assert excerpt(review, avoid=["taste"], aspects=["taste", "aroma"], strict=True) is None
     # ...though a sentence about something else can.
-    mixed = review + " Pours a deep amber."
+    mixed = review + " Pours a deep amber colour."
     assert excerpt(mixed, avoid=["taste"], aspects=["taste", "aroma", "appearance"],
-                   strict=True) == "Pours a deep amber."
+                   strict=True) == "Pours a deep amber colour."
+
+
+def test_a_like_verdict_argues_for_the_item_even_below_the_usual():
+    found = Verdict("Dark Force", 4.02, usual=4.15)
+    assert "like" in found.sentence() and found.positive
+
+
+def test_a_wordless_opening_is_not_the_quote():
+    assert excerpt("mmmmmmm.... Smooth roasted malt and a long dry finish.") == (
+        "Smooth roasted malt and a long dry finish.")
