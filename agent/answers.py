@@ -30,6 +30,7 @@ __all__ = ["DISSENT", "SECTIONS", "Verdict", "driving_aspects", "excerpt", "verd
 
 _QUOTE_WORDS = 30  # a quoted sentence is cut after this many words
 _CLOSE = 0.1  # a prediction this close to the usual rating is "about your usual"
+_LIKED_FROM = 4.0  # a prediction this high is "you'd like it" whatever the user's usual
 _PRAISE_FROM = 3.5  # a review rated at least this argues for an item, below 3 against it
 _CRITICAL_BELOW = 3.0
 # The label of the one review that argues against the verdict. Plainly a dissent, in words
@@ -60,7 +61,12 @@ class Verdict:
         A 4 or more is a "you'd like it" even for someone whose usual is higher, and the
         evidence must then argue that way too, not "what holds it back"."""
         bar = self.usual if self.usual is not None else _PRAISE_FROM
-        return self.rating >= 4.0 or self.rating >= bar - _CLOSE
+        return self.rating >= _LIKED_FROM or self.rating >= bar - _CLOSE
+
+    @property
+    def liked(self) -> bool:
+        """"You'd probably like it", rather than "fine, not great" or "not for you"."""
+        return self.positive and self.rating >= _PRAISE_FROM
 
     def against_usual(self) -> str:
         if self.usual is None:
@@ -70,14 +76,14 @@ class Verdict:
         return f", {where} your usual {score(self.usual)}"
 
     def gist(self) -> str:
-        if self.rating >= 4.0 or (self.positive and self.rating >= 3.5):
+        if self.liked:
             return "you would probably like it"
         return "you would probably find it fine, not great" if self.positive else \
             "it is probably not for you"
 
     def sentence(self) -> str:
         said = f"{score(self.rating)}{self.against_usual()}"
-        if self.rating >= 4.0 or (self.positive and self.rating >= 3.5):
+        if self.liked:
             return f"You'd probably like {self.item_name}: I predict you'd rate it {said}."
         if self.positive:
             return f"You'd probably find {self.item_name} fine: I predict you'd rate it {said}."

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-__all__ = ["Mention", "NameMatcher", "fold", "generic", "name_words", "similarity_floor", "word_spans"]
+__all__ = ["Mention", "NameMatcher", "clause_breaks", "fold", "generic", "name_words", "similarity_floor", "word_spans"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _BRACKETS = re.compile(r"\([^)]*\)")
@@ -35,7 +35,7 @@ _MIN_COVERAGE = 0.3  # below this share of a name's weight the mention is too th
 # Punctuation then a space ends a clause; "T.J." or "I.P.A." without spaces is one name.
 _CLAUSE_END = re.compile(r"[.?!,;:]+\s")
 _SENTENCE_END = re.compile(r"[.?!]+\s")
-_ABBREVIATIONS = frozenset("st ste mt dr mr mrs ms jr sr co bros inc ltd no vs ft ave rd".split())
+_ABBREVIATIONS = frozenset(["st", "ste", "mt", "dr", "mr", "mrs", "ms", "jr", "sr", "co", "bros", "inc", "ltd", "no", "vs", "ft", "ave", "rd"])
 
 
 def fold(text: str) -> str:
@@ -136,7 +136,7 @@ class NameMatcher:
             return []
         similar = [self._similar_words(word) for word, _, _ in tokens]
         # A name never runs across a clause break: "about Meta. Also" ends the name at "Meta".
-        breaks = [_ends_clause(text, tokens, i, _CLAUSE_END) for i in range(len(tokens) - 1)]
+        breaks = clause_breaks(text, tokens)
         proper = _proper_nouns(text, tokens, breaks)
         used: set[int] = set()
         mentions: list[Mention] = []
@@ -269,6 +269,11 @@ class NameMatcher:
         choices = {e.item_id: " ".join(e.words) for e in self._entries}
         found = process.extract(query, choices, scorer=fuzz.WRatio, limit=limit)
         return [(key, float(score)) for _, score, key in found]
+
+
+def clause_breaks(text: str, tokens) -> list[bool]:
+    """For each word of `text` but the last (`word_spans`), whether a clause ends after it."""
+    return [_ends_clause(text, tokens, i, _CLAUSE_END) for i in range(len(tokens) - 1)]
 
 
 def _ends_clause(text: str, tokens, i: int, pattern: re.Pattern) -> bool:

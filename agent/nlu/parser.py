@@ -24,7 +24,13 @@ from elixir_agent.agent.nlu.corpus import MASK
 from elixir_agent.agent.nlu.templates import DOMAINS, TEMPLATES
 from elixir_agent.tools.aspects import SYNONYMS, aspects_in_text
 from elixir_agent.tools.catalog import Catalog
-from elixir_agent.tools.name_matching import NameMatcher, generic, similarity_floor, word_spans
+from elixir_agent.tools.name_matching import (
+    NameMatcher,
+    clause_breaks,
+    generic,
+    similarity_floor,
+    word_spans,
+)
 
 __all__ = ["ParsedQuestion", "QuestionParser", "question_words"]
 
@@ -185,11 +191,11 @@ class QuestionParser:
 
     def _unknown_names(self, text: str) -> list[str]:
         """Runs of words that are no question words: a name the catalog does not know."""
-        runs, current, previous_end = [], [], 0
-        for word, start, end in word_spans(text):
-            breaks = bool(re.search(r"[?!.;,]", text[previous_end:start]))
-            previous_end = end
-            if breaks or word in self.words or (len(word) < 3 and not word.isdigit()):
+        runs, current = [], []
+        tokens = word_spans(text)
+        after_break = [False, *clause_breaks(text, tokens)]
+        for (word, start, end), broken in zip(tokens, after_break, strict=True):
+            if broken or word in self.words or (len(word) < 3 and not word.isdigit()):
                 if current:
                     runs.append(current)
                 current = []

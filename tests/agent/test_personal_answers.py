@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 
 from elixir_agent.agent.answers import DISSENT, Verdict, excerpt, verdict
-from elixir_agent.tools.user_history import UserHistoryArtifact
 from elixir_agent.agent.compose import compose
 from elixir_agent.core_model.importance import importance_evidence, mean_importance
 from elixir_agent.tools.artifacts import parse_artifact
 from elixir_agent.tools.catalog import Catalog
 from elixir_agent.tools.registry import load_tools
+from elixir_agent.tools.user_history import UserHistoryArtifact
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n")
 
