@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # first, then run `make install TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
 # The extras the test suite needs (pyproject.toml says what each one adds).
-EXTRAS ?= dev,train,ui,eval
+EXTRAS ?= dev,train,ui,eval,scale
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -24,7 +24,7 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml setup.py Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" -e ".[$(EXTRAS)]"

@@ -314,7 +314,9 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
         for mode in options.decodings:
             decoding = Decoding("greedy")
             if mode == "sample":
-                decoding, rows = sampled_decoding(rec, dataset.split("valid"), 64, max_words)
+                chosen_by = _summary(run_dir).get("decoding_selection", {}).get("criterion")
+                decoding, rows = sampled_decoding(rec, dataset.split("valid"), 96, max_words,
+                                                  chosen_by)
                 table["selection"][name] = rows or "chosen at training (summary.json)"
             table["variants"][f"{name}, {mode}"] = {
                 "backbone": name, **score_variant(rec, decoding, data, fluency,
@@ -322,6 +324,11 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
         table["latency_ms"][name] = _latency(run_dir, rec, known, options,
                                              four_bit=name != "random T5")
     return table
+
+
+def _summary(run_dir: Path) -> dict:
+    path = Path(run_dir) / "summary.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _targets(report: dict) -> dict:

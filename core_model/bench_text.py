@@ -18,7 +18,12 @@ import pandas as pd
 import torch
 
 from elixir_agent.core_model.decoding import Decoding
-from elixir_agent.core_model.decoding_selection import CANDIDATES, score_decodings
+from elixir_agent.core_model.decoding_selection import (
+    CANDIDATES,
+    CRITERION,
+    best_decoding,
+    score_decodings,
+)
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.text_metrics import text_scores
 from elixir_agent.core_model.tokenizer import normalize_text
@@ -121,10 +126,12 @@ class FluencyScorer:
 
 
 def sampled_decoding(rec: ElixirRecommender, valid: pd.DataFrame, n_pairs: int,
-                     max_words: int) -> tuple[Decoding, list[dict]]:
-    """The run's own sampled default, or the best sampled candidate on validation pairs."""
+                     max_words: int, chosen_by: str | None = None) -> tuple[Decoding, list[dict]]:
+    """The run's own sampled default when training chose it by today's `CRITERION`
+    (`chosen_by`, from the run's summary.json), else the sampled candidate that criterion
+    picks on `n_pairs` validation pairs."""
     default = rec.default_decoding()
-    if default.mode == "sample":
+    if default.mode == "sample" and chosen_by == CRITERION:
         return default, []
     known = valid[valid.user_id.map(rec.has_user) & valid.item_id.map(rec.has_item)].head(n_pairs)
     users, items = list(known.user_id), list(known.item_id)
@@ -133,7 +140,7 @@ def sampled_decoding(rec: ElixirRecommender, valid: pd.DataFrame, n_pairs: int,
                            [normalize_text(t, max_words) for t in known.text],
                            [c for c in CANDIDATES if c.mode == "sample"],
                            max_new_tokens=rec.model.cfg.max_target_tokens)
-    best = max(rows, key=lambda row: row["score"])
+    best = best_decoding(rows)
     return Decoding("sample", best["top_p"], best["temperature"]), rows
 
 

@@ -233,6 +233,11 @@ def load_backbone_from_run(run_dir: Path, cfg: ModelConfig, quantize: str | None
         from peft import PeftModel
 
         backbone = PeftModel.from_pretrained(backbone, str(run_dir / "adapter"))
+        if quantize in (None, "none"):
+            # Folding B @ A into the frozen weights removes two extra matmuls and PEFT's
+            # wrappers from every adapted layer, with the same outputs up to float rounding.
+            # A quantized base cannot absorb the adapter exactly, so it keeps it beside.
+            backbone = backbone.merge_and_unload()
     if is_causal_spec(source):
         backbone = CausalBackbone(backbone)
     for param in backbone.parameters():

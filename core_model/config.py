@@ -133,7 +133,7 @@ class TrainConfig:
     # a pretrained LM needs far fewer examples than a random-init one, and a CPU far fewer steps.
     text_train_limit: int | None = None
     # After training, choose the default decoding (greedy or one of a few top-p settings)
-    # on `select_text_pairs` validation pairs by ROUGE-L x distinct-2 (not BLEU alone).
+    # on `select_text_pairs` validation pairs (decoding_selection.CRITERION, not BLEU alone).
     select_decoding: bool = False
     valid_text_limit: int = 2000  # validation reviews scored for NLL after each text epoch
     checkpoint_every: int = 200  # steps between atomic checkpoints (resume loses at most this)

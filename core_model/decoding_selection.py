@@ -1,9 +1,13 @@
 """Choosing a run's default decoding on validation, by a score that counts diversity.
 
 BLEU and ROUGE alone reward the safe template every user gets: greedy decoding wins them
-while writing 8% distinct reviews. The criterion here is ROUGE-L x distinct-2 (both in
-percent): a decoding must stay close to the references *and* differ from one pair to the
-next. Candidates: greedy and a few nucleus settings; validation pairs only, never test.
+while writing 8% distinct reviews. The criterion here: the highest ROUGE-L among the
+decodings that write different reviews for different pairs (unique >= 90% and distinct-2 >=
+DISTINCT2_FLOOR on the validation pairs); when none does, the best ROUGE-L x distinct-2.
+The earlier rule, the product alone, let diversity buy any loss of closeness: on RateBeer
+validation it chose T=0.8 (ROUGE-L 9.7, distinct-2 87% on 32 pairs) over T=0.5 (ROUGE-L 13.2,
+distinct-2 45-53% on 96 pairs), whose reviews are diverse too and closer to the real ones. Candidates: greedy and
+a few nucleus settings; validation pairs only, never test.
 """
 
 from __future__ import annotations
@@ -15,15 +19,32 @@ import torch
 from elixir_agent.core_model.decoding import Decoding, pair_seed
 from elixir_agent.core_model.text_metrics import diversity, rouge_f1
 
-CANDIDATES = (Decoding("greedy"), Decoding("sample", top_p=0.8, temperature=0.7),
+CANDIDATES = (Decoding("greedy"), Decoding("sample", top_p=0.9, temperature=0.3),
+              Decoding("sample", top_p=0.9, temperature=0.5),
+              Decoding("sample", top_p=0.8, temperature=0.7),
               Decoding("sample", top_p=0.9, temperature=0.8),
               Decoding("sample", top_p=0.95, temperature=1.0))
+CRITERION = "best ROUGE-L with unique >= 90% and distinct-2 >= 40%, else ROUGE-L x distinct-2"
+# distinct-2 falls as more texts are compared (the same decoding scores lower on 600 test
+# pairs than on 32-100 validation pairs), so the floor sits well above the 25% wanted there.
+DISTINCT2_FLOOR = 40.0
+UNIQUE_FLOOR = 90.0
 
 
 def selection_score(hypotheses: list[str], references: list[str]) -> dict[str, float]:
     rouge = rouge_f1(hypotheses, references)["rougeL"]
-    distinct = diversity(hypotheses)["distinct2"]
-    return {"rougeL": rouge, "distinct2": distinct, "score": rouge * distinct / 100.0}
+    spread = diversity(hypotheses)
+    return {"rougeL": rouge, "distinct2": spread["distinct2"], "unique": spread["unique"],
+            "score": rouge * spread["distinct2"] / 100.0}
+
+
+def best_decoding(rows: list[dict]) -> dict:
+    """The row `CRITERION` picks from `score_decodings`' table."""
+    diverse = [row for row in rows
+               if row["distinct2"] >= DISTINCT2_FLOOR and row["unique"] >= UNIQUE_FLOOR]
+    if diverse:
+        return max(diverse, key=lambda row: row["rougeL"])
+    return max(rows, key=lambda row: row["score"])
 
 
 @torch.no_grad()
@@ -58,9 +79,9 @@ def choose_decoding(setup) -> tuple:
     rows = score_decodings(setup.model, setup.tokenizer, users, items, data.users[:n],
                            data.items[:n], list(data.texts[:n]),
                            max_new_tokens=cfg.max_target_tokens)
-    best = max(rows, key=lambda row: row["score"])
+    best = best_decoding(rows)
     chosen = replace(cfg, decoding=best["mode"], top_p=best["top_p"],
                      temperature=best["temperature"])
     setup.model.cfg = chosen
-    return chosen, {"criterion": "ROUGE-L x distinct-2 / 100", "pairs": n, "chosen": best,
+    return chosen, {"criterion": CRITERION, "pairs": n, "chosen": best,
                     "candidates": rows}

@@ -8,6 +8,7 @@ import pytest
 from elixir_agent.core_model.bench import BenchOptions, run_bench
 from elixir_agent.core_model.bench_text import personalisation, sentiment_agreement
 from elixir_agent.core_model.data.storage import load_prepared
+from elixir_agent.core_model.decoding_selection import best_decoding
 from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
@@ -17,6 +18,19 @@ def test_personalisation_is_zero_for_the_same_review_and_high_for_different_ones
     assert personalisation(same, 3) == pytest.approx(0)
     different = ["pours dark with a tan head", "hazy and juicy citrus", "crisp clean lager"]
     assert personalisation(different, 3) == pytest.approx(100)
+
+
+def test_decoding_choice_keeps_closeness_among_diverse_decodings():
+    greedy = {"decoding": "greedy", "rougeL": 13.5, "distinct2": 4.0, "unique": 10.0}
+    cool = {"decoding": "T=0.5", "rougeL": 13.2, "distinct2": 45.0, "unique": 100.0}
+    hot = {"decoding": "T=0.8", "rougeL": 9.7, "distinct2": 87.0, "unique": 100.0}
+    for row in (greedy, cool, hot):
+        row["score"] = row["rougeL"] * row["distinct2"] / 100
+    # Greedy is closest to the references but writes one template: never chosen; the hot
+    # sampler is the most diverse but furthest from real reviews: not chosen either.
+    assert best_decoding([greedy, cool, hot]) is cool
+    # When nothing is diverse enough, the product decides.
+    assert best_decoding([greedy, dict(cool, distinct2=30.0, score=3.96)])["decoding"] == "T=0.5"
 
 
 def test_sentiment_agreement_reads_praise_as_a_high_rating():

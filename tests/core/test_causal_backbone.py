@@ -14,6 +14,7 @@ from elixir_agent.core_model.causal_backbone import SMOLLM2, resolve_causal
 from elixir_agent.core_model.checkpoint import load_model
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.decoding import Decoding, PairSeededNucleusSampler
+from elixir_agent.core_model.decoding_selection import best_decoding
 from elixir_agent.core_model.encoding import pad_labels
 from elixir_agent.core_model.inference import ElixirRecommender
 from tests.helpers.tiny_causal import write_tiny_causal_lm, write_tiny_gguf
@@ -49,7 +50,7 @@ def test_lora_run_references_its_base_and_saves_only_the_adapter(lm_run, local_l
     summary = json.loads((lm_run / "summary.json").read_text())
     chosen = summary["decoding_selection"]["chosen"]
     assert config["decoding"] == chosen["mode"]
-    assert chosen["score"] == max(c["score"] for c in summary["decoding_selection"]["candidates"])
+    assert chosen == best_decoding(summary["decoding_selection"]["candidates"])
 
 
 def test_reloaded_run_generates_words_from_its_vocabulary(lm_run):
