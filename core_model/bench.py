@@ -311,6 +311,7 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                    "reference": reference_row(data, fluency, scale), "variants": {},
                    "latency_ms": {}, "selection": {}}
     for name, (run_dir, rec) in recs.items():
+        sampled = None
         for mode in options.decodings:
             decoding = Decoding("greedy")
             if mode == "sample":
@@ -318,11 +319,18 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                 decoding, rows = sampled_decoding(rec, dataset.split("valid"), 96, max_words,
                                                   chosen_by)
                 table["selection"][name] = rows or "chosen at training (summary.json)"
+                sampled = decoding
             table["variants"][f"{name}, {mode}"] = {
                 "backbone": name, **score_variant(rec, decoding, data, fluency,
                                                   options.personal_users)}
         table["latency_ms"][name] = _latency(run_dir, rec, known, options,
                                              four_bit=name != "random T5")
+        if name != "random T5" and options.quantized_latency and sampled is not None:
+            # What int8 costs in quality, beside what it saves in time.
+            int8 = ElixirRecommender.from_run(run_dir, device="cpu", int8=True)
+            table["variants"][f"{name} int8, sample"] = {
+                "backbone": f"{name} int8", **score_variant(int8, sampled, data, fluency,
+                                                           options.personal_users)}
     return table
 
 
@@ -366,6 +374,8 @@ def _backbone_targets(table: dict | None, retrieval: list[dict]) -> dict:
         "lm_rougeL_above_retrieval": all(lm["rougeL"] > r["rougeL"] for r in retrieval),
         "lm_agreement_at_least_0.8": lm["agreement"] >= 0.8,
         "lm_latency_p50_at_most_2s": fp32.get("p50", float("inf")) <= 2000,
+        "lm_int8_latency_p50_at_most_2s": table["latency_ms"]["SmolLM2 + LoRA"].get(
+            "int8", {}).get("p50", float("inf")) <= 2000,
     }
     real = table["reference"]["fluency_nll"]
     if lm["fluency_nll"] == lm["fluency_nll"]:  # not NaN: fluency was measured

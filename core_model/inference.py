@@ -317,11 +317,18 @@ class ElixirRecommender:
 
 
 def _placed(model: Elixir, device: str, quantize: str | None, int8: bool) -> Elixir:
-    """The loaded model on its device, int8-quantized when asked (bitsandbytes places its own)."""
+    """The loaded model on its device (bitsandbytes places its own); with `int8`, the text
+    decoder's linear layers in dynamic int8.
+
+    Only the decoder: it is where the time goes (each review token reads all its weights),
+    while the rating model is small and its numbers are what the answers quote, so they stay
+    exactly those of the fp32 run.
+    """
     if quantize in (None, "none"):
         model = model.to(device)
-    if int8:
-        model = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    if int8 and model.backbone is not None:
+        model.backbone = torch.ao.quantization.quantize_dynamic(model.backbone, {nn.Linear},
+                                                                dtype=torch.qint8)
     return model
 
 

@@ -65,7 +65,7 @@ def test_explain_rank_and_int8(tiny_run):
     assert not set(p.item_id for p in ranked) & set(rec.seen_items(user))
     int8 = tiny_run.recommender(int8=True)
     pred, pred8 = rec.predict(user, ranked[0].item_id), int8.predict(user, ranked[0].item_id)
-    assert pred8.rating == pytest.approx(pred.rating, abs=0.3)
+    assert pred8.rating == pred.rating  # only the text decoder is quantized
     assert isinstance(int8.explain(user, ranked[0].item_id, max_new_tokens=8), str)
 
 
