@@ -82,14 +82,21 @@ def _report(out: Path, rows: list[dict], pool_sizes) -> str:
     return markdown
 
 
-def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Equal text columns and numbers within 1e-5 (the plain loop may batch differently)."""
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool | str:
+    """True for equal text columns and numbers within 1e-5 (the plain loop may batch
+    differently); otherwise what differs first, so a "no" in the report can be followed up."""
     if a.shape != b.shape or list(a.columns) != list(b.columns):
-        return False
+        return f"shape or columns differ: {a.shape} {list(a.columns)} vs {b.shape} {list(b.columns)}"
     numbers = a.select_dtypes("number").columns
-    text = [c for c in a.columns if c not in numbers]
-    return bool(a[text].equals(b[text]) and
-                ((a[numbers] - b[numbers]).abs().to_numpy().max(initial=0.0) < 1e-5))
+    for column in a.columns:
+        if column in numbers:
+            gap = float((a[column] - b[column]).abs().max()) if len(a) else 0.0
+            if not gap < 1e-5:
+                return f"{column} differs by up to {gap:.3g}"
+        elif a[column].astype(str).tolist() != b[column].astype(str).tolist():
+            row = int((a[column].astype(str) != b[column].astype(str)).to_numpy().argmax())
+            return f"{column} differs first at row {row}: {a[column].iloc[row]!r} vs {b[column].iloc[row]!r}"
+    return True
 
 
 def _read(folder: Path) -> pd.DataFrame:
