@@ -20,6 +20,7 @@ from elixir_agent.core_model.backbone import backbone_width
 from elixir_agent.core_model.baselines import RATING_BASELINES, RatingData, ReviewRetriever
 from elixir_agent.core_model.bench_report import BenchReport, render_markdown, save_report
 from elixir_agent.core_model.config import build_configs
+from elixir_agent.core_model.data.records import RATING_MAX, RATING_MIN
 from elixir_agent.core_model.data.storage import PreparedDataset, aspect_column, load_prepared
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.prompt_generator import (
@@ -306,7 +307,7 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                      personal_pairs(t5_rec, list(known.item_id), options.personal_items,
                                     options.personal_users, options.seed))
     fluency = FluencyScorer(options.fluency_model) if options.fluency else None
-    scale = tuple(t5_rec.artifacts.rating_scale)
+    scale = (RATING_MIN, RATING_MAX)  # every loader maps its source's scale onto 1-5
     table: dict = {"n_pairs": len(data.pairs), "n_personal": len(data.personal),
                    "reference": reference_row(data, fluency, scale), "variants": {},
                    "latency_ms": {}, "selection": {}}
@@ -322,16 +323,24 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                 sampled = decoding
             table["variants"][f"{name}, {mode}"] = {
                 "backbone": name, **score_variant(rec, decoding, data, fluency,
-                                                  options.personal_users)}
+                                                  options.personal_users,
+                                                  _reviews_file(out_dir, f"{name}, {mode}"))}
         table["latency_ms"][name] = _latency(run_dir, rec, known, options,
                                              four_bit=name != "random T5")
         if name != "random T5" and options.quantized_latency and sampled is not None:
             # What int8 costs in quality, beside what it saves in time.
             int8 = ElixirRecommender.from_run(run_dir, device="cpu", int8=True)
             table["variants"][f"{name} int8, sample"] = {
-                "backbone": f"{name} int8", **score_variant(int8, sampled, data, fluency,
-                                                           options.personal_users)}
+                "backbone": f"{name} int8", **score_variant(
+                    int8, sampled, data, fluency, options.personal_users,
+                    _reviews_file(out_dir, f"{name} int8, sample"))}
     return table
+
+
+def _reviews_file(out_dir: Path, variant: str) -> Path:
+    """OUT/reviews/<variant>.jsonl, the variant's name made a file name."""
+    words = "".join(c if c.isalnum() else " " for c in variant.lower()).split()
+    return out_dir / "reviews" / ("-".join(words) + ".jsonl")
 
 
 def _summary(run_dir: Path) -> dict:

@@ -10,13 +10,17 @@ predicted rating, beside the real reviews against their real ratings).
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from elixir_agent.core_model.data.records import RATING_MAX, RATING_MIN
 from elixir_agent.core_model.decoding import Decoding
 from elixir_agent.core_model.decoding_selection import (
     CANDIDATES,
@@ -154,11 +158,22 @@ def generate_all(rec: ElixirRecommender, pairs: list[tuple[str, str]], decoding:
 
 
 def score_variant(rec: ElixirRecommender, decoding: Decoding, data: TextPairs,
-                  fluency: FluencyScorer | None, group_size: int) -> dict:
+                  fluency: FluencyScorer | None, group_size: int,
+                  save_to: Path | None = None) -> dict:
+    """Generate and score one variant; with `save_to`, also write every review (JSON lines:
+    user, item, generated, reference, predicted rating) so its scores can be recomputed."""
     texts = generate_all(rec, data.pairs, decoding)
     scores = text_scores(texts, data.references)
     predicted = [p.rating for p in rec.predict_batch(data.pairs)]
-    scale = tuple(rec.artifacts.rating_scale)
+    if save_to is not None:
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        tmp = save_to.with_name(f".{save_to.name}.tmp")
+        tmp.write_text("".join(json.dumps({"user": u, "item": i, "generated": t, "reference": r,
+                                           "predicted_rating": p}) + "\n"
+                               for (u, i), t, r, p in zip(data.pairs, texts, data.references,
+                                                          predicted, strict=True)))
+        os.replace(tmp, save_to)
+    scale = (RATING_MIN, RATING_MAX)  # predictions are on the common 1-5 scale
     scores.update(sentiment_agreement(texts, predicted, scale))
     scores["personalisation"] = personalisation(generate_all(rec, data.personal, decoding),
                                                 group_size)

@@ -58,6 +58,10 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
         assert 0 <= scores["unique"] <= 100 and scores["fluency_nll"] > 0
         assert 0 <= scores["agreement"] <= 1 and 0 <= scores["personalisation"] <= 100
     assert table["reference"]["fluency_nll"] > 0
+    # Every variant's reviews are kept, one JSON line per scored pair, for re-scoring.
+    saved = (tmp_path / "report" / "reviews" / "smollm2-lora-sample.jsonl").read_text()
+    rows = [json.loads(line) for line in saved.splitlines()]
+    assert len(rows) == table["n_pairs"] and {"generated", "reference"} <= set(rows[0])
     assert "p50" in table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
     assert "lm_unique_at_least_90" in json.loads(
         (tmp_path / "report" / "report.json").read_text())["targets"]
