@@ -206,8 +206,8 @@ def explain_command(
     min_new_tokens: Annotated[int | None, typer.Option(
         help="Shortest review in tokens (default: the run's median training review length).")] = None,
     int8: Annotated[bool, typer.Option(
-        help="The text decoder in dynamic int8 on CPU: reviews 2-3x faster with SmolLM2; "
-             "ratings unchanged.")] = False,
+        help="The text decoder in dynamic int8 on CPU; ratings unchanged. With SmolLM2 "
+             "reviews come 3x faster but read worse (docs/core-benchmark.md).")] = False,
     decoding: Annotated[str | None, typer.Option(
         help="greedy | sample (nucleus, the same review every time for a user-item pair). "
              "Default: what the run chose on validation.")] = None,
