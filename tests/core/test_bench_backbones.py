@@ -2,6 +2,7 @@
 personalisation, fluency and rating-text agreement, and the measures checked by hand."""
 
 import json
+import shutil
 
 import pytest
 
@@ -39,14 +40,21 @@ def test_sentiment_agreement_reads_praise_as_a_high_rating():
     assert sentiment_agreement(texts, [1.2, 4.8], (1, 5))["agreement"] == 0.0
 
 
-@pytest.mark.slow
 def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
+    # A source scale other than 1-5 (RateBeer's is 1-20): ratings are mapped onto 1-5 when
+    # prepared, and agreement must read them on that scale, not on the source's.
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    info = json.loads((data / "dataset.json").read_text())
+    info["rating_scale"] = [1, 20]
+    (data / "dataset.json").write_text(json.dumps(info))
+    tiny_data = data
     texts = list(load_prepared(tiny_data).split("train")["text"])
     lm = write_tiny_causal_lm(tmp_path / "lm", texts)
     t5_run, lm_run = tmp_path / "t5", tmp_path / "lm_run"
     train_tiny(tiny_data, t5_run, max_text_steps=4)
     train_tiny(tiny_data, lm_run, backbone=str(lm), finetune="lora", max_text_steps=4)
-    options = BenchOptions(preset="tiny", eval_pairs=8, latency_runs=1, latency_tokens=4,
+    options = BenchOptions(preset="tiny", eval_pairs=40, latency_runs=1, latency_tokens=4,
                            threads=1, progress=False, ablations=False, rating_seeds=0,
                            t5_run=t5_run, lm_run=lm_run, fluency_model=str(lm),
                            personal_items=2, personal_users=2, quantized_latency=False)
@@ -62,6 +70,10 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     saved = (tmp_path / "report" / "reviews" / "smollm2-lora-sample.jsonl").read_text()
     rows = [json.loads(line) for line in saved.splitlines()]
     assert len(rows) == table["n_pairs"] and {"generated", "reference"} <= set(rows[0])
+    test = load_prepared(tiny_data).split("test").set_index(["user_id", "item_id"])
+    truth = [float(test.loc[(r["user"], r["item"]), "rating"]) for r in rows]
+    expected = sentiment_agreement([r["reference"] for r in rows], truth, (1, 5))
+    assert table["reference"]["agreement"] == pytest.approx(expected["agreement"])
     assert "p50" in table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
     assert "lm_unique_at_least_90" in json.loads(
         (tmp_path / "report" / "report.json").read_text())["targets"]
