@@ -106,9 +106,10 @@ class ElixirRecommender:
 
     @classmethod
     def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
-                 quantize: str | None = None, ratings_only: bool = False,
+                 bf16: bool = False, quantize: str | None = None, ratings_only: bool = False,
                  verify: bool = True, defer_text: bool = False) -> ElixirRecommender:
         """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
+        `bf16` keeps the text decoder in bfloat16 (half the memory traffic per token);
         `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes; `ratings_only`
         skips the text model (predictions only, `explain` is then an error). `verify` checks
         every file against the run's manifest (`CorruptRunError` names a bad one).
@@ -119,16 +120,18 @@ class ElixirRecommender:
             device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8 and device != "cpu":
             raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
+        if int8 and bf16:
+            raise ValueError("choose one of int8 and bf16 for the text decoder")
         run_dir = Path(run_dir)
         model, tokenizer, model_cfg, _, artifacts = load_model(
             run_dir, quantize=quantize, ratings_only=ratings_only or defer_text, verify=verify)
-        rec = cls(_placed(model, device, quantize, int8), tokenizer, artifacts, device)
+        rec = cls(_placed(model, device, quantize, int8, bf16), tokenizer, artifacts, device)
         if defer_text and not ratings_only and model_cfg.text:
             def load_text() -> tuple[Elixir, object]:
                 # The manifest was checked by the load above; checking again would hash the
                 # backbone a second time for nothing.
                 full, full_tokenizer, *_ = load_model(run_dir, quantize=quantize, verify=False)
-                return _placed(full, device, quantize, int8), full_tokenizer
+                return _placed(full, device, quantize, int8, bf16), full_tokenizer
 
             rec._load_text = load_text
         return rec
@@ -316,9 +319,10 @@ class ElixirRecommender:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 
-def _placed(model: Elixir, device: str, quantize: str | None, int8: bool) -> Elixir:
+def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,
+            bf16: bool = False) -> Elixir:
     """The loaded model on its device (bitsandbytes places its own); with `int8`, the text
-    decoder's linear layers in dynamic int8.
+    decoder's linear layers in dynamic int8; with `bf16`, the text decoder in bfloat16.
 
     Only the decoder: it is where the time goes (each review token reads all its weights),
     while the rating model is small and its numbers are what the answers quote, so they stay
@@ -329,6 +333,8 @@ def _placed(model: Elixir, device: str, quantize: str | None, int8: bool) -> Eli
     if int8 and model.backbone is not None:
         model.backbone = torch.ao.quantization.quantize_dynamic(model.backbone, {nn.Linear},
                                                                 dtype=torch.qint8)
+    if bf16 and model.backbone is not None and quantize in (None, "none"):
+        model.backbone = model.backbone.to(torch.bfloat16)
     return model
 
 

@@ -361,6 +361,9 @@ class Elixir(nn.Module):
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
         prompts = self.prompts(self.rating(users, items, cold_users, cold_items).vectors)
+        embeddings = getattr(self.backbone, "get_input_embeddings", None)
+        if embeddings is not None:  # a T5 loaded in bf16 reads bf16 prompts (CausalBackbone casts its own)
+            prompts = prompts.to(embeddings().weight.dtype)
         mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
         generate_kwargs.setdefault("min_new_tokens",
                                    min(self.cfg.min_new_tokens or 0, max_new_tokens))

@@ -67,6 +67,10 @@ def test_explain_rank_and_int8(tiny_run):
     pred, pred8 = rec.predict(user, ranked[0].item_id), int8.predict(user, ranked[0].item_id)
     assert pred8.rating == pred.rating  # only the text decoder is quantized
     assert isinstance(int8.explain(user, ranked[0].item_id, max_new_tokens=8), str)
+    bf16 = tiny_run.recommender(bf16=True)
+    assert bf16.predict(user, ranked[0].item_id).rating == pred.rating
+    assert next(bf16.model.backbone.parameters()).dtype == torch.bfloat16
+    assert isinstance(bf16.explain(user, ranked[0].item_id, max_new_tokens=8), str)
 
 
 def test_a_deferred_text_model_loads_on_the_first_review_and_changes_no_number(tiny_run):
