@@ -20,7 +20,6 @@ from elixir_agent.core_model.backbone import backbone_width
 from elixir_agent.core_model.baselines import RATING_BASELINES, RatingData, ReviewRetriever
 from elixir_agent.core_model.bench_report import BenchReport, render_markdown, save_report
 from elixir_agent.core_model.config import build_configs
-from elixir_agent.core_model.data.records import RATING_MAX, RATING_MIN
 from elixir_agent.core_model.data.storage import PreparedDataset, aspect_column, load_prepared
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.prompt_generator import (
@@ -308,9 +307,8 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                      personal_pairs(t5_rec, list(known.item_id), options.personal_items,
                                     options.personal_users, options.seed))
     fluency = FluencyScorer(options.fluency_model) if options.fluency else None
-    scale = (RATING_MIN, RATING_MAX)  # every loader maps its source's scale onto 1-5
     table: dict = {"n_pairs": len(data.pairs), "n_personal": len(data.personal),
-                   "reference": reference_row(data, fluency, scale), "variants": {},
+                   "reference": reference_row(data, fluency), "variants": {},
                    "latency_ms": {}, "selection": {}}
     for name, (run_dir, rec) in recs.items():
         sampled = None

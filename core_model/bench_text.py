@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from elixir_agent.core_model.checkpoint import write_text
 from elixir_agent.core_model.data.records import RATING_MAX, RATING_MIN
 from elixir_agent.core_model.decoding import Decoding
 from elixir_agent.core_model.decoding_selection import (
@@ -71,9 +71,10 @@ def personalisation(texts: list[str], group_size: int) -> float:
     return 100.0 * float(np.mean(scores)) if scores else math.nan
 
 
-def sentiment_agreement(texts: list[str], ratings: list[float], scale: tuple[float, float]
-                        ) -> dict[str, float]:
-    """VADER polarity vs the rating's side of the scale midpoint.
+def sentiment_agreement(texts: list[str], ratings: list[float],
+                        scale: tuple[float, float] = (RATING_MIN, RATING_MAX)) -> dict[str, float]:
+    """VADER polarity vs the rating's side of the scale midpoint. Ratings, predicted or true,
+    are on the common 1-5 scale every loader maps its source's published scale onto.
 
     `agreement`: share of pairs where both are positive, both negative, or the text is
     neutral and the rating within a tenth of the scale of the midpoint. `spearman`: rank
@@ -167,14 +168,12 @@ def score_variant(rec: ElixirRecommender, decoding: Decoding, data: TextPairs,
     predicted = [p.rating for p in rec.predict_batch(data.pairs)]
     if save_to is not None:
         save_to.parent.mkdir(parents=True, exist_ok=True)
-        tmp = save_to.with_name(f".{save_to.name}.tmp")
-        tmp.write_text("".join(json.dumps({"user": u, "item": i, "generated": t, "reference": r,
-                                           "predicted_rating": p}) + "\n"
-                               for (u, i), t, r, p in zip(data.pairs, texts, data.references,
-                                                          predicted, strict=True)))
-        os.replace(tmp, save_to)
-    scale = (RATING_MIN, RATING_MAX)  # predictions are on the common 1-5 scale
-    scores.update(sentiment_agreement(texts, predicted, scale))
+        write_text(save_to, "".join(
+            json.dumps({"user": u, "item": i, "generated": t, "reference": r,
+                        "predicted_rating": p}) + "\n"
+            for (u, i), t, r, p in zip(data.pairs, texts, data.references, predicted,
+                                       strict=True)))
+    scores.update(sentiment_agreement(texts, predicted))
     scores["personalisation"] = personalisation(generate_all(rec, data.personal, decoding),
                                                 group_size)
     scores["fluency_nll"] = fluency.nll(texts) if fluency is not None else math.nan
@@ -185,8 +184,7 @@ def score_variant(rec: ElixirRecommender, decoding: Decoding, data: TextPairs,
     return scores
 
 
-def reference_row(data: TextPairs, fluency: FluencyScorer | None,
-                  scale: tuple[float, float]) -> dict:
+def reference_row(data: TextPairs, fluency: FluencyScorer | None) -> dict:
     """The real test reviews scored like a variant where that makes sense."""
     return {"fluency_nll": fluency.nll(data.references) if fluency is not None else math.nan,
-            **sentiment_agreement(data.references, data.true_ratings, scale)}
+            **sentiment_agreement(data.references, data.true_ratings)}

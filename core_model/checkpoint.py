@@ -75,10 +75,15 @@ def atomic_dir(final: Path, write: Callable[[Path], None]) -> None:
     write_directory(final, write)
 
 
-def write_json(path: Path, payload: Any) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write `text` to a temporary sibling, then rename it onto `path`: whole or not at all."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    write_text(path, json.dumps(payload, indent=2))
 
 
 # ---- the network's own weights -------------------------------------------------------------
