@@ -77,6 +77,10 @@ def train_command(
         min=0.0, help="Weight of the loss tying aspect importance to how aspects make up the overall "
                       "rating (default 0.1; 0 trains attention as in the paper).")] = None,
     text: Annotated[bool, typer.Option(help="--no-text trains ratings only.")] = True,
+    rating_prompt: Annotated[bool | None, typer.Option(
+        "--rating-prompt/--no-rating-prompt",
+        help="Add a soft prompt stating the overall rating, so a review's tone follows the "
+             "predicted rating (the cpu-lm and gpu presets turn it on).")] = None,
     rating_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the rating phase.")
                              ] = None,
     text_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the text phase.")
@@ -114,7 +118,7 @@ def train_command(
     model = dict(backbone=backbone, backbone_config=_value(backbone_config),
                  finetune=_value(finetune), quantize=_value(quantize), generator=_value(generator),
                  d=d, n_prompts=prompts, importance_weight=importance_weight,
-                 text=None if text else False)
+                 text=None if text else False, rating_prompt=rating_prompt)
     if backbone is not None and finetune is None:
         from elixir_agent.core_model.causal_backbone import is_causal_spec
 

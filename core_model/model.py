@@ -301,14 +301,19 @@ class Elixir(nn.Module):
         biases = r.user_bias(users)[:, 0].pow(2) + r.item_bias(items)[:, 0].pow(2)
         return (vectors + biases).mean()
 
-    def prompts(self, vectors: torch.Tensor) -> torch.Tensor:
+    def prompts(self, vectors: torch.Tensor, rating: torch.Tensor) -> torch.Tensor:
+        """(B, P, w) soft prompts, or (B, P + 1, w) with the rating prompt (`rating_prompt`)."""
         if not self.cfg.use_aspects:  # ablation: only the two global vectors carry signal
             vectors = torch.cat([vectors[:, :2], torch.zeros_like(vectors[:, 2:])], dim=1)
-        return self.generator(vectors)  # (B, P, w)
+        if self.cfg.rating_prompt:
+            return self.generator(vectors, rating)
+        return self.generator(vectors)
 
     def forward(self, users, items, target=None, aspect_target=None, aspect_mask=None,
-                labels=None, cold_users=None, cold_items=None, freeze_ratings=False
-                ) -> ElixirOutput:
+                labels=None, cold_users=None, cold_items=None, freeze_ratings=False,
+                text_ratings=None) -> ElixirOutput:
+        """Ratings, and with `labels` the review NLL; `text_ratings` are the ratings the rating
+        prompt states (training passes the true ones; by default the predicted ones)."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not freeze_ratings):
             rated = self.rating(users, items, cold_users, cold_items)
         out = ElixirOutput(rated.rating, rated.aspect_ratings, rated.user_importance,
@@ -336,7 +341,8 @@ class Elixir(nn.Module):
         if labels is not None:
             if self.backbone is None:
                 raise ValueError("this model has no text part (trained with text=False)")
-            prompts = self.prompts(rated.vectors)
+            stated = rated.rating.detach() if text_ratings is None else text_ratings
+            prompts = self.prompts(rated.vectors, stated)
             mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
             lm = self.backbone(inputs_embeds=prompts, attention_mask=mask, labels=labels)
             out.text_loss = lm.loss
@@ -347,8 +353,8 @@ class Elixir(nn.Module):
 
     @torch.no_grad()
     def generate(self, users, items, cold_users=None, cold_items=None, max_new_tokens=128,
-                 repetition_penalty=1.2, decoding=None, seeds=None, **generate_kwargs
-                 ) -> torch.Tensor:
+                 repetition_penalty=1.2, decoding=None, seeds=None, ratings=None,
+                 **generate_kwargs) -> torch.Tensor:
         """Decoding with the library's `generate()` (KV cache on) from soft prompts.
 
         Greedy unless `decoding` (a decoding.Decoding) asks for nucleus sampling, which needs
@@ -357,10 +363,13 @@ class Elixir(nn.Module):
         Reviews are at least `cfg.min_new_tokens` long (the training median) unless the
         caller passes `min_new_tokens` or asks for fewer tokens in all, and never repeat a
         trigram unless the caller passes another `no_repeat_ngram_size` (0 turns it off).
+        With `rating_prompt` the review is written for the predicted rating, or for `ratings`
+        (1-5, one per row) when given.
         """
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
-        prompts = self.prompts(self.rating(users, items, cold_users, cold_items).vectors)
+        rated = self.rating(users, items, cold_users, cold_items)
+        prompts = self.prompts(rated.vectors, rated.rating if ratings is None else ratings)
         embeddings = getattr(self.backbone, "get_input_embeddings", None)
         if embeddings is not None:  # a T5 loaded in bf16 reads bf16 prompts (CausalBackbone casts its own)
             prompts = prompts.to(embeddings().weight.dtype)

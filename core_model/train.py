@@ -235,6 +235,7 @@ def _batch(setup: TrainingSetup, phase: Phase, rows: torch.Tensor) -> dict[str, 
                      aspect_mask=data.mask[rows].to(device))
     if phase.uses_text:
         batch["labels"] = pad_labels([setup.train_labels[i] for i in rows.tolist()]).to(device)
+        batch["text_ratings"] = data.rating[rows].to(device)  # what the rating prompt states
     return batch
 
 

