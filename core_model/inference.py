@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import typing
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -334,8 +335,20 @@ def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,
         model.backbone = torch.ao.quantization.quantize_dynamic(model.backbone, {nn.Linear},
                                                                 dtype=torch.qint8)
     if bf16 and model.backbone is not None and quantize in (None, "none"):
+        if device == "cpu" and not cpu_has_fast_bf16():
+            warnings.warn("this CPU has no native bfloat16 instructions (AVX512-BF16 or AMX): "
+                          "PyTorch emulates bf16 here and the reviews will likely come slower "
+                          "than in fp32; drop bf16 on this machine", stacklevel=3)
         model.backbone = model.backbone.to(torch.bfloat16)
     return model
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (else each op converts to fp32)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
 
 
 def _check_finite(pairs: Sequence[tuple[str, str]], *outputs: torch.Tensor) -> None:

@@ -178,3 +178,17 @@ def test_a_run_saved_before_the_rating_prompt_existed_loads_without_it(lm_run, t
     assert rec.explain(*_pair(rec), max_new_tokens=6, decoding=Decoding("greedy")) == \
         ElixirRecommender.from_run(lm_run).explain(*_pair(rec), max_new_tokens=6,
                                                    decoding=Decoding("greedy"))
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns_that_it_is_slower(lm_run, monkeypatch):
+    import warnings
+
+    from elixir_agent.core_model import inference
+
+    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="no native bfloat16 instructions"):
+        ElixirRecommender.from_run(lm_run, bf16=True, device="cpu")
+    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ElixirRecommender.from_run(lm_run, bf16=True, device="cpu")
