@@ -101,18 +101,11 @@ class BatchWorker:
         return out
 
     def _predict(self, batch: pd.DataFrame) -> pd.DataFrame:
-        pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
-        preds = self.rec.predict_batch(pairs, cold_start=self.options.cold_start)
-        rows = []
-        for part, pred in zip(batch[_PARTITION], preds, strict=True):
-            row = {_PARTITION: part, "user_id": pred.user_id, "item_id": pred.item_id,
-                   "rating": pred.rating, "cold_user": pred.cold_user, "cold_item": pred.cold_item}
-            for aspect in self.rec.aspects:
-                row[f"aspect_{aspect}"] = pred.aspect_ratings[aspect]
-                row[f"user_importance_{aspect}"] = pred.user_importance[aspect]
-                row[f"item_importance_{aspect}"] = pred.item_importance[aspect]
-            rows.append(row)
-        return pd.DataFrame(rows)
+        pairs = list(zip(batch["user_id"].astype(str), batch["item_id"].astype(str), strict=True))
+        table = self.rec.predict_table(pairs, cold_start=self.options.cold_start)
+        return pd.DataFrame({_PARTITION: batch[_PARTITION].to_numpy(),
+                             "user_id": [u for u, _ in pairs], "item_id": [i for _, i in pairs],
+                             **table})
 
     def _explain(self, batch: pd.DataFrame) -> pd.DataFrame:
         pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
@@ -233,7 +226,11 @@ def _count_inputs(batch: pd.DataFrame, seen: dict[int, int], task: str) -> int:
 def _write_part(out: Path, part: int, frame: pd.DataFrame) -> None:
     target = _part_path(out, part)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    frame.drop(columns=[_PARTITION]).to_parquet(tmp, index=False)
+    frame = frame.drop(columns=[_PARTITION])
+    # Ray hands back Arrow-backed text (large_string) where the plain loop has pandas' str:
+    # the same ids and reviews, written as one type so both paths give identical files.
+    text = [c for c in ("user_id", "item_id", "review") if c in frame.columns]
+    frame.astype(dict.fromkeys(text, str)).to_parquet(tmp, index=False)
     os.replace(tmp, target)
 
 

@@ -197,31 +197,52 @@ class ElixirRecommender:
     def predict(self, user_id: str, item_id: str, *, cold_start: bool = False) -> Prediction:
         return self.predict_batch([(user_id, item_id)], cold_start=cold_start)[0]
 
-    @torch.no_grad()
     def predict_batch(self, pairs: Sequence[tuple[str, str]], *, cold_start: bool = False,
                       batch_size: int = 4096) -> list[Prediction]:
-        out: list[Prediction] = []
         pairs = [(str(u), str(i)) for u, i in pairs]
+        table = self.predict_table(pairs, cold_start=cold_start, batch_size=batch_size)
+
+        def by_aspect(prefix: str, n: int) -> dict[str, float]:
+            return {a: float(table[f"{prefix}{a}"][n]) for a in self.aspects}
+
+        return [Prediction(user_id=u, item_id=i, rating=float(table["rating"][n]),
+                           aspect_ratings=by_aspect("aspect_", n),
+                           user_importance=by_aspect("user_importance_", n),
+                           item_importance=by_aspect("item_importance_", n),
+                           cold_user=bool(table["cold_user"][n]),
+                           cold_item=bool(table["cold_item"][n]))
+                for n, (u, i) in enumerate(pairs)]
+
+    @torch.no_grad()
+    def predict_table(self, pairs: Sequence[tuple[str, str]], *, cold_start: bool = False,
+                      batch_size: int = 4096) -> dict[str, np.ndarray]:
+        """`predict_batch` as columns, one row per pair: rating, cold_user, cold_item, then
+        aspect_A, user_importance_A, item_importance_A for each aspect A (float64, the same
+        values). Batch jobs write these columns as they are, with no object per row."""
+        pairs = [(str(u), str(i)) for u, i in pairs]
+        parts: list[dict[str, torch.Tensor]] = []
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start: start + batch_size]
             users, items, cold_u, cold_i = self._indices(chunk, cold_start)
             res = self.model(users, items, cold_users=cold_u, cold_items=cold_i)
             _check_finite(chunk, res.rating, res.aspect_ratings, res.user_importance,
                           res.item_importance)
-            rating = res.rating.float().clamp(1, 5).cpu()
-            aspect = res.aspect_ratings.float().clamp(1, 5).cpu()
-            uw, iw = res.user_importance.float().cpu(), res.item_importance.float().cpu()
-            for n, (u, i) in enumerate(chunk):
-                out.append(Prediction(
-                    user_id=u, item_id=i, rating=float(rating[n]),
-                    aspect_ratings=self._by_aspect(aspect[n]),
-                    user_importance=self._by_aspect(uw[n]),
-                    item_importance=self._by_aspect(iw[n]),
-                    cold_user=bool(cold_u[n]), cold_item=bool(cold_i[n])))
-        return out
-
-    def _by_aspect(self, row: torch.Tensor) -> dict[str, float]:
-        return {a: float(v) for a, v in zip(self.aspects, row.tolist(), strict=True)}
+            parts.append(dict(rating=res.rating.float().clamp(1, 5), cold_user=cold_u,
+                              cold_item=cold_i, aspect=res.aspect_ratings.float().clamp(1, 5),
+                              user=res.user_importance.float(), item=res.item_importance.float()))
+        A = len(self.aspects)
+        joined = {key: torch.cat([part[key] for part in parts]).cpu() if parts
+                  else torch.zeros((0, A) if key in ("aspect", "user", "item") else 0)
+                  for key in ("rating", "cold_user", "cold_item", "aspect", "user", "item")}
+        table: dict[str, np.ndarray] = {
+            "rating": joined["rating"].double().numpy(),
+            "cold_user": joined["cold_user"].bool().numpy(),
+            "cold_item": joined["cold_item"].bool().numpy()}
+        for a, aspect in enumerate(self.aspects):
+            table[f"aspect_{aspect}"] = joined["aspect"][:, a].double().numpy()
+            table[f"user_importance_{aspect}"] = joined["user"][:, a].double().numpy()
+            table[f"item_importance_{aspect}"] = joined["item"][:, a].double().numpy()
+        return table
 
     def rank(self, user_id: str, candidates: Sequence[str] | None = None, k: int = 10, *,
              exclude_seen: bool = True, cold_start: bool = False) -> list[Prediction]:

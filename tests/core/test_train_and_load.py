@@ -44,6 +44,23 @@ def test_predict_contract(tiny_run):
         assert getattr(batch[0], field) == pytest.approx(getattr(pred, field), abs=1e-6)
 
 
+def test_predictions_as_columns_hold_the_same_numbers_in_one_row_per_pair(tiny_run):
+    rec = tiny_run.recommender()
+    pairs = [(u, i) for u in rec.artifacts.users.ids[:3] for i in rec.artifacts.items.ids[:3]]
+    table = rec.predict_table(pairs)
+    aspect = rec.aspects[0]
+    assert list(table)[:3] == ["rating", "cold_user", "cold_item"]
+    assert all(len(column) == len(pairs) for column in table.values())
+    assert table["rating"].dtype == "float64"
+    for n, pred in enumerate(rec.predict_batch(pairs)):
+        assert table["rating"][n] == pred.rating
+        assert table[f"aspect_{aspect}"][n] == pred.aspect_ratings[aspect]
+        assert table[f"user_importance_{aspect}"][n] == pred.user_importance[aspect]
+    assert all(len(column) == 0 for column in rec.predict_table([]).values())
+    with pytest.raises(UnknownIdError):
+        rec.predict_table([("no-such-user", rec.artifacts.items.ids[0])])
+
+
 def test_save_then_load_gives_identical_predictions(tiny_run, tmp_path):
     model, tokenizer, model_cfg, train_cfg, artifacts = load_model(tiny_run.run_dir)
     save_run(tmp_path / "copy", model, tokenizer, model_cfg, train_cfg, artifacts)
