@@ -101,11 +101,11 @@ class BatchWorker:
         return out
 
     def _predict(self, batch: pd.DataFrame) -> pd.DataFrame:
-        pairs = list(zip(batch["user_id"].astype(str), batch["item_id"].astype(str), strict=True))
+        pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
         table = self.rec.predict_table(pairs, cold_start=self.options.cold_start)
         return pd.DataFrame({_PARTITION: batch[_PARTITION].to_numpy(),
-                             "user_id": [u for u, _ in pairs], "item_id": [i for _, i in pairs],
-                             **table})
+                             "user_id": batch["user_id"].to_numpy(),
+                             "item_id": batch["item_id"].to_numpy(), **table})
 
     def _explain(self, batch: pd.DataFrame) -> pd.DataFrame:
         pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
@@ -189,7 +189,23 @@ def _run_ray(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
         batch_size=options.batch_size, batch_format="pandas",
         compute=ray.data.ActorPoolStrategy(size=options.workers),
         num_cpus=options.threads_per_worker)
-    yield from mapped.iter_batches(batch_size=None, batch_format="pandas")
+    for batch in mapped.iter_batches(batch_size=None, batch_format="pandas"):
+        yield _numpy_backed(batch)
+
+
+def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Ray hands back Arrow-backed columns (double[pyarrow], large_string[pyarrow]) where the
+    plain loop has NumPy ones: the same values, turned into the plain loop's types so both
+    write identical files."""
+    import pyarrow as pa
+
+    types = {}
+    for name, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.ArrowDtype):
+            is_text = pa.types.is_string(dtype.pyarrow_dtype) or \
+                pa.types.is_large_string(dtype.pyarrow_dtype)
+            types[name] = str if is_text else dtype.numpy_dtype
+    return frame.astype(types) if types else frame
 
 
 def _write_partitions(results, expected: dict[int, int], out: Path, total: int, progress: bool,
@@ -226,11 +242,7 @@ def _count_inputs(batch: pd.DataFrame, seen: dict[int, int], task: str) -> int:
 def _write_part(out: Path, part: int, frame: pd.DataFrame) -> None:
     target = _part_path(out, part)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    frame = frame.drop(columns=[_PARTITION])
-    # Ray hands back Arrow-backed text (large_string) where the plain loop has pandas' str:
-    # the same ids and reviews, written as one type so both paths give identical files.
-    text = [c for c in ("user_id", "item_id", "review") if c in frame.columns]
-    frame.astype(dict.fromkeys(text, str)).to_parquet(tmp, index=False)
+    frame.drop(columns=[_PARTITION]).to_parquet(tmp, index=False)
     os.replace(tmp, target)
 
 

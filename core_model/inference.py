@@ -220,28 +220,32 @@ class ElixirRecommender:
         aspect_A, user_importance_A, item_importance_A for each aspect A (float64, the same
         values). Batch jobs write these columns as they are, with no object per row."""
         pairs = [(str(u), str(i)) for u, i in pairs]
-        parts: list[dict[str, torch.Tensor]] = []
+        chunks = []
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start: start + batch_size]
             users, items, cold_u, cold_i = self._indices(chunk, cold_start)
             res = self.model(users, items, cold_users=cold_u, cold_items=cold_i)
             _check_finite(chunk, res.rating, res.aspect_ratings, res.user_importance,
                           res.item_importance)
-            parts.append(dict(rating=res.rating.float().clamp(1, 5), cold_user=cold_u,
-                              cold_item=cold_i, aspect=res.aspect_ratings.float().clamp(1, 5),
-                              user=res.user_importance.float(), item=res.item_importance.float()))
-        A = len(self.aspects)
-        joined = {key: torch.cat([part[key] for part in parts]).cpu() if parts
-                  else torch.zeros((0, A) if key in ("aspect", "user", "item") else 0)
-                  for key in ("rating", "cold_user", "cold_item", "aspect", "user", "item")}
-        table: dict[str, np.ndarray] = {
-            "rating": joined["rating"].double().numpy(),
-            "cold_user": joined["cold_user"].bool().numpy(),
-            "cold_item": joined["cold_item"].bool().numpy()}
-        for a, aspect in enumerate(self.aspects):
-            table[f"aspect_{aspect}"] = joined["aspect"][:, a].double().numpy()
-            table[f"user_importance_{aspect}"] = joined["user"][:, a].double().numpy()
-            table[f"item_importance_{aspect}"] = joined["item"][:, a].double().numpy()
+            chunks.append(self._columns(res.rating, cold_u, cold_i, res.aspect_ratings,
+                                        res.user_importance, res.item_importance))
+        if not chunks:  # the same columns, empty
+            A = len(self.aspects)
+            none, flags = torch.zeros(0), torch.zeros(0, dtype=torch.bool)
+            return self._columns(none, flags, flags, *(torch.zeros(0, A),) * 3)
+        return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
+
+    def _columns(self, rating, cold_user, cold_item, aspect, user_weights, item_weights
+                 ) -> dict[str, np.ndarray]:
+        def column(values: torch.Tensor) -> np.ndarray:
+            return values.double().cpu().numpy()
+
+        table = {"rating": column(rating.clamp(1, 5)), "cold_user": cold_user.cpu().numpy(),
+                 "cold_item": cold_item.cpu().numpy()}
+        for a, name in enumerate(self.aspects):
+            table[f"aspect_{name}"] = column(aspect[:, a].clamp(1, 5))
+            table[f"user_importance_{name}"] = column(user_weights[:, a])
+            table[f"item_importance_{name}"] = column(item_weights[:, a])
         return table
 
     def rank(self, user_id: str, candidates: Sequence[str] | None = None, k: int = 10, *,

@@ -173,11 +173,9 @@ def test_a_run_saved_before_the_rating_prompt_existed_loads_without_it(lm_run, t
     del config["model"]["rating_prompt"]
     (old / "config.json").write_text(json.dumps(config))
     write_manifest(old)  # as that run's trainer wrote it
-    rec = ElixirRecommender.from_run(old)
-    assert rec.explain(*_pair(rec), max_new_tokens=6, decoding=Decoding("greedy"))
-    assert rec.explain(*_pair(rec), max_new_tokens=6, decoding=Decoding("greedy")) == \
-        ElixirRecommender.from_run(lm_run).explain(*_pair(rec), max_new_tokens=6,
-                                                   decoding=Decoding("greedy"))
+    reviews = [rec.explain(*_pair(rec), max_new_tokens=6, decoding=Decoding("greedy"))
+               for rec in (ElixirRecommender.from_run(old), ElixirRecommender.from_run(lm_run))]
+    assert reviews[0] and reviews[0] == reviews[1]
 
 
 def test_bf16_on_a_cpu_without_bf16_instructions_warns_that_it_is_slower(lm_run, monkeypatch):
