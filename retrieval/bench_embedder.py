@@ -5,7 +5,9 @@ Every backend embeds the same texts; rounds are interleaved (torch, onnx, ..., t
 ...) so that a busy machine slows them all alike, and the median round is reported. Recall:
 the first `n_queries` texts are queries, the rest the corpus; each backend embeds both, the
 exact top 10 of each query in its corpus is compared with the top 10 in the reference
-(PyTorch, full length) corpus.
+(PyTorch, full length) corpus. A second recall keeps the reference's query vectors and
+searches this backend's corpus: what an index built with int8 sees when it embeds its queries
+in float, as `ReviewIndex.load` does (one short query gains little from int8).
 
 Run with: elixir-agent bench embedder --out runs/bench-embedder --texts data/ratebeer
 """
@@ -49,6 +51,7 @@ class VariantResult:
     texts_per_s: float
     speedup_vs_reference: float
     recall_at_10: float
+    recall_at_10_float_queries: float
     mean_cosine_to_reference: float
 
 
@@ -79,11 +82,16 @@ def run_embedder_benchmark(out_dir: str | Path, texts: Sequence[str], variants: 
     for variant, secs, vecs in zip(variants, seconds, vectors, strict=True):
         rate = len(texts) / float(np.median(secs))
         found = _top_k(vecs[:n_queries], vecs[n_queries:])
+        comparable = vecs.shape == reference.shape
+        found_by_float = (_top_k(reference[:n_queries], vecs[n_queries:]) if comparable
+                          else None)
         results.append(VariantResult(
             variant=variant.label, backend=variant.backend, max_length=variant.max_length,
             texts=len(texts), seconds_per_round=[round(s, 2) for s in secs],
             texts_per_s=round(rate, 1), speedup_vs_reference=round(rate / ref_rate, 2),
             recall_at_10=round(_recall(found, truth), 4),
+            recall_at_10_float_queries=(round(_recall(found_by_float, truth), 4)
+                                        if found_by_float is not None else float("nan")),
             mean_cosine_to_reference=_mean_cosine(vecs, reference)))
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -93,7 +101,11 @@ def run_embedder_benchmark(out_dir: str | Path, texts: Sequence[str], variants: 
         "target": {"speedup": TARGET_SPEEDUP, "recall_at_10": TARGET_RECALL,
                    "met_by": [r.variant for r in results[1:]
                               if r.speedup_vs_reference >= TARGET_SPEEDUP
-                              and r.recall_at_10 >= TARGET_RECALL]},
+                              and r.recall_at_10 >= TARGET_RECALL],
+                   "met_with_float_queries_by": [
+                       r.variant for r in results[1:]
+                       if r.speedup_vs_reference >= TARGET_SPEEDUP
+                       and r.recall_at_10_float_queries >= TARGET_RECALL]},
         "results": [asdict(r) for r in results],
     }
     out_dir = Path(out_dir)
@@ -127,15 +139,19 @@ def _markdown(report: dict) -> str:
              f"each backend's exact index over {report['n_queries']} query reviews against the "
              f"reference (first row). Machine: {report['machine']['cpus']} CPUs, load average "
              f"at the end {report['machine']['load_average_at_end']}.", "",
-             "| backend | max tokens | texts/s | speed-up | recall@10 | mean cosine | s per round |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+             "| backend | max tokens | texts/s | speed-up | recall@10 | recall@10, float queries "
+             "| mean cosine | s per round |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in report["results"]:
         lines.append(f"| {r['backend']} | {r['max_length'] or 'full'} | {r['texts_per_s']} "
                      f"| {r['speedup_vs_reference']}x | {r['recall_at_10']:.3f} "
+                     f"| {r['recall_at_10_float_queries']:.3f} "
                      f"| {r['mean_cosine_to_reference']:.4f} "
                      f"| {', '.join(str(s) for s in r['seconds_per_round'])} |")
     target = report["target"]
     met = ", ".join(target["met_by"]) or "not met"
+    met_float = ", ".join(target["met_with_float_queries_by"]) or "not met"
     lines += ["", f"Target (>= {target['speedup']}x the reference with recall@10 >= "
-                  f"{target['recall_at_10']}): {met}."]
+                  f"{target['recall_at_10']}): {met}; with queries embedded in float: "
+                  f"{met_float}."]
     return "\n".join(lines) + "\n"

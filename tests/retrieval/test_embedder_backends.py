@@ -135,17 +135,39 @@ def test_onnx_backend_matches_pytorch_on_real_reviews(backend, min_cosine, embed
     assert np.mean(nearest(ours) == nearest(reference)) >= 0.95
 
 
+class _NoisyEmbedder:
+    """Another embedder's vectors with fixed per-text noise, as a lossy int8 graph gives."""
+
+    def __init__(self, inner: FakeEmbedder, scale: float):
+        self.inner, self.scale = inner, scale
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def encode(self, texts, *, progress=False):
+        vectors = self.inner.encode(texts)
+        noise = np.random.default_rng(7).normal(0.0, self.scale, vectors.shape)
+        noisy = vectors + noise.astype(np.float32)
+        return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
 def test_benchmark_reports_speed_and_recall_against_the_reference(tmp_path):
     texts = [f"review {i} about {w} beer with {v} notes" for i in range(400)
              for w, v in [(("dark", "pale", "sour")[i % 3], ("malt", "hops", "fruit")[i % 3])]]
-    makers = {"torch": FakeEmbedder(64), "same": FakeEmbedder(64), "other": FakeEmbedder(32)}
+    makers = {"torch": FakeEmbedder(64), "same": FakeEmbedder(64), "other": FakeEmbedder(32),
+              "noisy": _NoisyEmbedder(FakeEmbedder(64), scale=0.05)}
     report = run_embedder_benchmark(
-        tmp_path, texts, [Variant("torch"), Variant("same", 128), Variant("other")],
+        tmp_path, texts,
+        [Variant("torch"), Variant("same", 128), Variant("other"), Variant("noisy")],
         lambda v: makers[v.backend], n_queries=50, rounds=2)
     by_name = {r["backend"]: r for r in report["results"]}
     assert by_name["torch"]["recall_at_10"] == 1.0
     assert by_name["same"]["recall_at_10"] == 1.0  # identical vectors find identical neighbours
+    assert by_name["same"]["recall_at_10_float_queries"] == 1.0
     assert by_name["same"]["max_length"] == 128
     assert by_name["other"]["recall_at_10"] < 1.0  # another model: other neighbours
+    assert np.isnan(by_name["other"]["recall_at_10_float_queries"])  # no shared space
+    # a lossy embedder (int8-like noise) loses neighbours; exact queries lose fewer of them
+    noisy = by_name["noisy"]
+    assert noisy["recall_at_10"] < 1.0
+    assert noisy["recall_at_10_float_queries"] >= noisy["recall_at_10"]
     assert json.loads((tmp_path / "embedder.json").read_text())["texts"] == 400
     assert "| same | 128 |" in (tmp_path / "embedder.md").read_text()
