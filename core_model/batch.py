@@ -3,10 +3,12 @@
 The input (Parquet or CSV: `user_id, item_id` pairs, or `user_id` alone for `recommend`) is cut
 into partitions of `partition_rows` rows; partition i is written as `OUT/part-00000i.parquet`
 (temp file + rename), so a rerun skips the partitions already on disk and resumes where a crash
-or a kill stopped it. Rows go through `map_batches` over a pool of actors, each loading the
-model once; results stream back in input order and a partition is written as soon as all of
-its rows are in. `workers=0` runs the same code in this process without Ray (the baseline the
-benchmark compares against, and the fallback where Ray is not installed).
+or a kill stopped it. Each partition is one Ray Data block, handed whole to one of a pool of
+actors (`map_batches`), each loading the model once. The actor answers it `batch_size` rows at
+a time and writes its file itself: results never travel back to the driver, which only counts
+the rows done for the progress bar (on a cluster the driver would otherwise receive every
+result and become the bottleneck). `workers=0` runs the same code in this process without Ray
+(the baseline the benchmark compares against, and the fallback where Ray is not installed).
 
 Run with: elixir-agent batch predict --run runs/rb --pairs pairs.parquet --out preds/ --workers 2
 """
@@ -80,47 +82,55 @@ def read_pairs(path: str | Path, task: str) -> pd.DataFrame:
 
 
 class BatchWorker:
-    """Loads a run once and turns a batch of rows into result rows (a Ray actor's callable)."""
+    """Loads a run once and answers whole partitions, writing each one's file (a Ray actor's
+    callable, and the plain loop's)."""
 
-    def __init__(self, run: str, task: str, options: BatchOptions):
+    def __init__(self, run: str, task: str, options: BatchOptions, out: str,
+                 expected: dict[int, int]):
         import torch
 
         from elixir_agent.core_model.inference import ElixirRecommender
 
         torch.set_num_threads(max(1, options.threads_per_worker))
-        self.task, self.options = task, options
+        self.task, self.options, self.out = task, options, Path(out)
+        self.expected = expected  # input rows per partition, to refuse a split partition
         self.rec = ElixirRecommender.from_run(run, device="cpu")
 
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        if self.task == "predict":
-            out = self._predict(batch)
-        elif self.task == "explain":
-            out = self._explain(batch)
-        else:
-            out = self._recommend(batch)
-        return out
+    def __call__(self, partition: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """Answer one partition `batch_size` rows at a time, yielding after each batch how
+        many input rows it answered, then write the partition's file."""
+        partition = _numpy_backed(partition)
+        part = _only_partition(partition, self.expected)
+        answer = {"predict": self._predict, "explain": self._explain,
+                  "recommend": self._recommend}[self.task]
+        pieces = []
+        for begin in range(0, len(partition), self.options.batch_size):
+            rows = partition.iloc[begin:begin + self.options.batch_size]
+            pieces.append(answer(rows))
+            yield pd.DataFrame({_PARTITION: [part], "rows": [len(rows)], "written": [False]})
+        _write_part(self.out, part, pd.concat(pieces, ignore_index=True))
+        yield pd.DataFrame({_PARTITION: [part], "rows": [0], "written": [True]})
 
     def _predict(self, batch: pd.DataFrame) -> pd.DataFrame:
         pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
         table = self.rec.predict_table(pairs, cold_start=self.options.cold_start)
-        return pd.DataFrame({_PARTITION: batch[_PARTITION].to_numpy(),
-                             "user_id": batch["user_id"].to_numpy(),
+        return pd.DataFrame({"user_id": batch["user_id"].to_numpy(),
                              "item_id": batch["item_id"].to_numpy(), **table})
 
     def _explain(self, batch: pd.DataFrame) -> pd.DataFrame:
         pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
         texts = self.rec.explain_batch(pairs, max_new_tokens=self.options.max_new_tokens,
                                        cold_start=self.options.cold_start)
-        return pd.DataFrame({_PARTITION: batch[_PARTITION].to_numpy(), "user_id": batch["user_id"],
-                             "item_id": batch["item_id"], "review": texts})
+        return pd.DataFrame({"user_id": batch["user_id"].to_numpy(),
+                             "item_id": batch["item_id"].to_numpy(), "review": texts})
 
     def _recommend(self, batch: pd.DataFrame) -> pd.DataFrame:
         rows = []
-        for part, user in zip(batch[_PARTITION], batch["user_id"], strict=True):
+        for user in batch["user_id"]:
             ranked = self.rec.rank(user, k=self.options.k, cold_start=self.options.cold_start)
-            rows += [{_PARTITION: part, "user_id": user, "rank": rank, "item_id": p.item_id,
-                      "rating": p.rating} for rank, p in enumerate(ranked, start=1)]
-        return pd.DataFrame(rows, columns=[_PARTITION, "user_id", "rank", "item_id", "rating"])
+            rows += [{"user_id": user, "rank": rank, "item_id": p.item_id, "rating": p.rating}
+                     for rank, p in enumerate(ranked, start=1)]
+        return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "rating"])
 
 
 def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
@@ -139,36 +149,34 @@ def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
     frame[_PARTITION] = frame.index // options.partition_rows
     n_parts = int(frame[_PARTITION].max()) + 1 if len(frame) else 0
     done = {p for p in range(n_parts) if _part_path(out, p).exists()}
-    todo = frame[~frame[_PARTITION].isin(done)]
-    expected = todo.groupby(_PARTITION).size().to_dict()
+    todo = [rows for part, rows in frame.groupby(_PARTITION, sort=True) if part not in done]
+    expected = {int(rows[_PARTITION].iloc[0]): len(rows) for rows in todo}
+    worker_args = dict(run=str(run), task=task, options=options, out=str(out), expected=expected)
     start = time.perf_counter()
-    results = _run_ray(todo, str(run), task, options) if options.workers > 0 \
-        else _run_local(todo, str(run), task, options)
-    _write_partitions(results, expected, out, len(todo), progress, task)
+    if todo:
+        statuses = _run_ray(todo, worker_args) if options.workers > 0 \
+            else _run_local(todo, worker_args)
+        _follow(statuses, expected, progress, task)
     seconds = time.perf_counter() - start
-    return BatchSummary(task=task, rows=len(todo), partitions=n_parts, skipped_partitions=len(done),
-                        seconds=round(seconds, 2), rows_per_s=round(len(todo) / max(seconds, 1e-9), 1),
+    n_rows = sum(expected.values())
+    return BatchSummary(task=task, rows=n_rows, partitions=n_parts, skipped_partitions=len(done),
+                        seconds=round(seconds, 2), rows_per_s=round(n_rows / max(seconds, 1e-9), 1),
                         out=str(out), files=sorted(p.name for p in out.glob("part-*.parquet")))
 
 
-def _run_local(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
-               ) -> Iterator[pd.DataFrame]:
-    if todo.empty:
-        return
-    worker = BatchWorker(run, task, options)
-    for begin in range(0, len(todo), options.batch_size):
-        yield worker(todo.iloc[begin:begin + options.batch_size])
+def _run_local(todo: list[pd.DataFrame], worker_args: dict) -> Iterator[pd.DataFrame]:
+    worker = BatchWorker(**worker_args)
+    for partition in todo:
+        yield from worker(partition)
 
 
-def _run_ray(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
-             ) -> Iterator[pd.DataFrame]:
+def _run_ray(todo: list[pd.DataFrame], worker_args: dict) -> Iterator[pd.DataFrame]:
     try:
         import ray
         import ray.data
     except ImportError as error:
         raise ImportError(RAY_HINT) from error
-    if todo.empty:
-        return
+    options: BatchOptions = worker_args["options"]
     if not ray.is_initialized():
         if options.ray_address:
             ray.init(address=options.ray_address, log_to_driver=False)
@@ -181,22 +189,33 @@ def _run_ray(todo: pd.DataFrame, run: str, task: str, options: BatchOptions,
                      _node_ip_address="127.0.0.1",
                      runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
     context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # partitions complete in input order
     context.enable_progress_bars = False  # our own bar counts rows, not Ray's operators
-    dataset = ray.data.from_pandas(todo.reset_index(drop=True))
-    mapped = dataset.map_batches(
-        BatchWorker, fn_constructor_kwargs={"run": run, "task": task, "options": options},
-        batch_size=options.batch_size, batch_format="pandas",
+    # One block per partition; batch_size=None hands each block whole to one actor.
+    dataset = ray.data.from_pandas([rows.reset_index(drop=True) for rows in todo])
+    statuses = dataset.map_batches(
+        BatchWorker, fn_constructor_kwargs=worker_args, batch_size=None, batch_format="pandas",
         compute=ray.data.ActorPoolStrategy(size=options.workers),
         num_cpus=options.threads_per_worker)
-    for batch in mapped.iter_batches(batch_size=None, batch_format="pandas"):
-        yield _numpy_backed(batch)
+    yield from statuses.iter_batches(batch_size=None, batch_format="pandas")
+
+
+def _only_partition(partition: pd.DataFrame, expected: dict[int, int]) -> int:
+    """The one partition this block holds, whole; an error if Ray merged or split blocks (two
+    actors would then write parts of the same file)."""
+    parts = partition[_PARTITION].unique()
+    part = int(parts[0])
+    if len(parts) != 1 or len(partition) != expected.get(part):
+        raise RuntimeError(f"a batch holds {len(partition)} rows of partition(s) "
+                           f"{sorted(int(p) for p in parts)}, not the {expected.get(part)} rows of "
+                           f"partition {part}; lower --partition-rows so that each one stays a "
+                           "single Ray block")
+    return part
 
 
 def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Ray hands back Arrow-backed columns (double[pyarrow], large_string[pyarrow]) where the
-    plain loop has NumPy ones: the same values, turned into the plain loop's types so both
-    write identical files."""
+    """Ray hands over Arrow-backed columns (large_string[pyarrow]) where the plain loop has
+    NumPy ones: the same values, turned into the plain loop's types so both write identical
+    files."""
     import pyarrow as pa
 
     types = {}
@@ -208,41 +227,29 @@ def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(types) if types else frame
 
 
-def _write_partitions(results, expected: dict[int, int], out: Path, total: int, progress: bool,
-                      task: str) -> None:
-    """Gather result rows by partition and write each one when all its input rows are in."""
+def _follow(statuses: Iterator[pd.DataFrame], expected: dict[int, int], progress: bool,
+            task: str) -> None:
+    """Advance the progress bar by the rows each status reports; check every partition was
+    written."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    pending: dict[int, list[pd.DataFrame]] = {}
-    seen: dict[int, int] = {}
+    written: set[int] = set()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), disable=not progress) as bar:
-        bar_task = bar.add_task(f"batch {task}", total=total)
-        for batch in results:
-            for part, rows in batch.groupby(_PARTITION, sort=False):
-                pending.setdefault(int(part), []).append(rows)
-            bar.advance(bar_task, _count_inputs(batch, seen, task))
-            for part in [p for p in pending if seen.get(p, 0) >= expected[p]]:
-                _write_part(out, part, pd.concat(pending.pop(part), ignore_index=True))
-    for part in list(pending):  # the last partition of a recommend job with short rankings
-        _write_part(out, part, pd.concat(pending.pop(part), ignore_index=True))
-
-
-def _count_inputs(batch: pd.DataFrame, seen: dict[int, int], task: str) -> int:
-    """Add the input rows `batch` answers to `seen` per partition; return how many."""
-    total = 0
-    for part, rows in batch.groupby(_PARTITION, sort=False):
-        # recommend answers one input user with k rows (users are unique within a job)
-        count = rows["user_id"].nunique() if task == "recommend" else len(rows)
-        seen[int(part)] = seen.get(int(part), 0) + count
-        total += count
-    return total
+        bar_task = bar.add_task(f"batch {task}", total=sum(expected.values()))
+        for status in statuses:
+            bar.advance(bar_task, int(status["rows"].sum()))
+            written.update(int(p) for p in status.loc[status["written"].astype(bool), _PARTITION])
+    missing = sorted(set(expected) - written)
+    if missing:
+        raise RuntimeError(f"partition(s) {missing[:5]} were not written; rerun the same command "
+                           "to finish them (finished partitions are skipped)")
 
 
 def _write_part(out: Path, part: int, frame: pd.DataFrame) -> None:
     target = _part_path(out, part)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    frame.drop(columns=[_PARTITION]).to_parquet(tmp, index=False)
+    frame.to_parquet(tmp, index=False)
     os.replace(tmp, target)
 
 

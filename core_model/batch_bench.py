@@ -23,28 +23,31 @@ TARGET_SPEEDUP_2_WORKERS = 1.6
 
 
 def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
-                    batch_size: int = 256) -> str:
-    """Measure predict (all rows) and explain (the first `explain_rows`) per pool size."""
+                    batch_size: int = 256, partition_rows: int = 10_000) -> str:
+    """Measure predict (all rows) and explain (the first `explain_rows`) per pool size.
+
+    Partitions are what actors share out (one partition, one actor), so the input should
+    hold several per worker; explain's partitions are one generation batch of 16 rows."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-batch-", dir=out))
     rows: list[dict] = []
     _start_ray(max(pool_sizes))  # one local Ray for every pool size: starting one costs seconds
     try:
-        tasks = [("predict", Path(pairs), batch_size)]
+        tasks = [("predict", Path(pairs), batch_size, partition_rows)]
         if explain_rows:
             few = scratch / "explain-pairs.parquet"
             pd.read_parquet(pairs).head(explain_rows).to_parquet(few, index=False) \
                 if str(pairs).endswith(".parquet") else \
                 pd.read_csv(pairs, dtype=str).head(explain_rows).to_parquet(few, index=False)
-            tasks.append(("explain", few, 16))
-        for task, source, size in tasks:
+            tasks.append(("explain", few, 16, 16))
+        for task, source, size, part_rows in tasks:
             outputs = {}
             for workers in pool_sizes:
                 target = scratch / f"{task}-{workers}"
                 summary = run_batch(task, run, source, target,
                                     BatchOptions(workers=workers, batch_size=size,
-                                                 partition_rows=10**9), progress=False)
+                                                 partition_rows=part_rows), progress=False)
                 outputs[workers] = _read(target)
                 rows.append({"task": task, "workers": workers, "rows": summary.rows,
                              "seconds": summary.seconds, "rows_per_s": summary.rows_per_s,

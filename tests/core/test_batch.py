@@ -97,3 +97,16 @@ def test_bad_pairs_file_names_the_missing_column(tmp_path):
     result = CliRunner().invoke(app, ["batch", "predict", "--run", str(tmp_path), "--pairs",
                                       str(path), "--out", str(tmp_path / "o"), "--workers", "0"])
     assert result.exit_code == 2 and "lacks column" in result.output
+
+
+def test_a_partition_split_across_blocks_is_refused_before_anything_is_written():
+    # Two actors holding halves of one partition would each write the same file.
+    from elixir_agent.core_model.batch import _only_partition
+
+    half = pd.DataFrame({"user_id": ["u1", "u2"], "item_id": ["i1", "i2"], "__partition": [3, 3]})
+    assert _only_partition(half, {3: 2}) == 3
+    with pytest.raises(RuntimeError, match=r"2 rows of partition\(s\) \[3\], not the 4 rows"):
+        _only_partition(half, {3: 4})
+    mixed = half.assign(__partition=[3, 4])
+    with pytest.raises(RuntimeError, match=r"--partition-rows"):
+        _only_partition(mixed, {3: 1, 4: 1})
