@@ -373,9 +373,13 @@ def _embedder_record(embedder: TextEncoder) -> dict[str, Any]:
 
 
 def _loadable_backend(built_with: dict[str, Any]) -> str:
-    """The backend the index was built with, or torch (the same model, vectors within cosine
-    ~0.99) when it was an onnx one and onnxruntime is not installed here."""
+    """The backend to embed queries with: the one the index was built with, except that an
+    int8-built index gets float ONNX (a query is one short text, where int8 saves little,
+    and its rounding would add to the corpus's: exact queries find more of the true
+    neighbours); torch (the same model) when onnxruntime is not installed here."""
     backend = built_with.get("backend", "torch")
+    if backend == "onnx-int8":
+        backend = "onnx"
     if backend.startswith("onnx"):
         try:
             import onnxruntime  # noqa: F401

@@ -171,3 +171,13 @@ def test_benchmark_reports_speed_and_recall_against_the_reference(tmp_path):
     assert noisy["recall_at_10_float_queries"] >= noisy["recall_at_10"]
     assert json.loads((tmp_path / "embedder.json").read_text())["texts"] == 400
     assert "| same | 128 |" in (tmp_path / "embedder.md").read_text()
+
+
+def test_an_int8_built_index_embeds_its_queries_in_float():
+    pytest.importorskip("onnxruntime", reason="the scale extra (onnxruntime) is not installed")
+    from elixir_agent.retrieval.index import _loadable_backend
+
+    # int8 rounding on both sides of a search adds up; a float query removes one side of it
+    assert _loadable_backend({"name": "m", "dimension": 384, "backend": "onnx-int8"}) == "onnx"
+    assert _loadable_backend({"name": "m", "dimension": 384, "backend": "onnx"}) == "onnx"
+    assert _loadable_backend({"name": "m", "dimension": 384}) == "torch"
