@@ -9,7 +9,7 @@ import pytest
 from elixir_agent.core_model.bench import BenchOptions, run_bench
 from elixir_agent.core_model.bench_text import personalisation, sentiment_agreement
 from elixir_agent.core_model.data.storage import load_prepared
-from elixir_agent.core_model.decoding_selection import best_decoding
+from elixir_agent.core_model.decoding_selection import best_decoding, distinct2_floor
 from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
@@ -23,15 +23,27 @@ def test_personalisation_is_zero_for_the_same_review_and_high_for_different_ones
 
 def test_decoding_choice_keeps_closeness_among_diverse_decodings():
     greedy = {"decoding": "greedy", "rougeL": 13.5, "distinct2": 4.0, "unique": 10.0}
-    cool = {"decoding": "T=0.5", "rougeL": 13.2, "distinct2": 45.0, "unique": 100.0}
+    cool = {"decoding": "T=0.5", "rougeL": 13.2, "distinct2": 52.7, "unique": 100.0}
     hot = {"decoding": "T=0.8", "rougeL": 9.7, "distinct2": 87.0, "unique": 100.0}
     for row in (greedy, cool, hot):
-        row["score"] = row["rougeL"] * row["distinct2"] / 100
+        row.update(score=row["rougeL"] * row["distinct2"] / 100, texts=96)
     # Greedy is closest to the references but writes one template: never chosen; the hot
     # sampler is the most diverse but furthest from real reviews: not chosen either.
     assert best_decoding([greedy, cool, hot]) is cool
     # When nothing is diverse enough, the product decides.
     assert best_decoding([greedy, dict(cool, distinct2=30.0, score=3.96)])["decoding"] == "T=0.5"
+
+
+def test_the_diversity_floor_asks_more_of_fewer_validation_texts():
+    # distinct-2 falls as texts are added: 51% over 32 reviews was 19% over 600 test reviews
+    assert distinct2_floor(600) == pytest.approx(25.0)
+    assert distinct2_floor(96) > 40 and distinct2_floor(32) > 60
+    cool = {"decoding": "T=0.3", "rougeL": 13.4, "distinct2": 51.2, "unique": 100.0,
+            "score": 6.9, "texts": 32}
+    warm = {"decoding": "T=0.5", "rougeL": 12.6, "distinct2": 68.0, "unique": 100.0,
+            "score": 8.6, "texts": 32}
+    assert best_decoding([cool, warm]) is warm  # T 0.3 is not diverse enough on 32 texts
+    assert best_decoding([dict(cool, texts=600), dict(warm, texts=600)])["decoding"] == "T=0.3"
 
 
 def test_sentiment_agreement_reads_praise_as_a_high_rating():
