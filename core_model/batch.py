@@ -94,7 +94,9 @@ class BatchWorker:
         torch.set_num_threads(max(1, options.threads_per_worker))
         self.task, self.options, self.out = task, options, Path(out)
         self.expected = expected  # input rows per partition, to refuse a split partition
-        self.rec = ElixirRecommender.from_run(run, device="cpu")
+        # predict and recommend never touch the text decoder: skip loading it (with a
+        # SmolLM2 run that is most of an actor's start-up and 0.5 GB of its memory)
+        self.rec = ElixirRecommender.from_run(run, device="cpu", ratings_only=task != "explain")
 
     def __call__(self, partition: pd.DataFrame) -> Iterator[pd.DataFrame]:
         """Answer one partition `batch_size` rows at a time, yielding after each batch how

@@ -110,3 +110,34 @@ def test_a_partition_split_across_blocks_is_refused_before_anything_is_written()
     mixed = half.assign(__partition=[3, 4])
     with pytest.raises(RuntimeError, match=r"--partition-rows"):
         _only_partition(mixed, {3: 1, 4: 1})
+
+
+def test_batch_bench_reports_throughput_with_and_without_start_up(tiny_run, pairs_file, tmp_path):
+    import json
+
+    from elixir_agent.core_model.batch_bench import run_batch_bench
+
+    markdown = run_batch_bench(tiny_run.run_dir, pairs_file, tmp_path, [0], explain_rows=4,
+                               batch_size=16, partition_rows=20)
+    report = json.loads((tmp_path / "batch.json").read_text())
+    predict, explain = report["rows"]
+    assert (predict["task"], predict["rows"], explain["task"], explain["rows"]) == \
+        ("predict", 90, "explain", 4)
+    assert predict["same_output_as_first_pool"] is True
+    assert explain["steady_rows_per_s"] is None  # one partition: no span to time
+    assert "| predict | 0 | 90 |" in markdown
+    assert not list(tmp_path.glob("bench-batch-*"))  # the scratch outputs are removed
+
+
+def test_steady_rate_counts_the_rows_after_the_first_file_over_the_time_they_took(tmp_path):
+    import os
+
+    from elixir_agent.core_model.batch_bench import _steady_rate
+
+    for part, (rows, second) in enumerate([(10, 100), (30, 102), (50, 104)]):
+        path = tmp_path / f"part-{part:05d}.parquet"
+        pd.DataFrame({"x": range(rows)}).to_parquet(path)
+        os.utime(path, ns=(second * 10**9, second * 10**9))
+    assert _steady_rate(tmp_path) == 20.0  # (30 + 50) rows in the 4 s after the first file
+    (tmp_path / "part-00002.parquet").unlink()
+    assert _steady_rate(tmp_path) is None  # two files: start-up cannot be told apart
