@@ -51,7 +51,7 @@ class BenchConfig:
     hnsw_ef_construction: int = 200
     # Streamed sizes go through the compressed index (bench_scale.py), never all in RAM.
     stream_sizes: Sequence[int] = ()
-    stream_nprobe: Sequence[int] = (16, 32, 64)
+    stream_nprobe: Sequence[int] = (16, 32, 64, 128)
     shortlists: Sequence[int] = (50, 100, 200)
 
 

@@ -80,5 +80,5 @@ def test_shard_count_mismatch_is_refused(tmp_path):
 
 
 def test_factory_scales_lists_with_corpus():
-    assert compressed.compressed_factory(10_000_000, 384) == "IVF4096,PQ48x4fs"
-    assert compressed.compressed_factory(1_000_000, 384) == "IVF1024,PQ48x4fs"
+    assert compressed.compressed_factory(10_000_000, 384) == "IVF4096,PQ96x4fs"
+    assert compressed.compressed_factory(1_000_000, 384) == "IVF1024,PQ96x4fs"
