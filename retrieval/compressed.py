@@ -97,9 +97,7 @@ def build_from_shards(shards: Iterable[np.ndarray | str | Path], *, count: int, 
     if done != count:
         raise ValueError(f"shards held {done} vectors, {count} were announced")
     vectors.flush()
-    is_ivf = faiss.try_extract_index_ivf(index) is not None
-    faiss_ops.apply_tuning(index, f"nprobe={nprobe or COMPRESSED_NPROBE}" if is_ivf
-                           else faiss_ops.default_tuning(index))
+    faiss_ops.apply_tuning(index, faiss_ops.default_tuning(index, nprobe or COMPRESSED_NPROBE))
     return index, BuildReport(count=count, train_points=len(train_sample),
                               train_s=round(train_s, 2), add_s=round(time.perf_counter() - start, 2))
 

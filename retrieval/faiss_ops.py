@@ -63,10 +63,11 @@ def train_if_needed(index: faiss.Index, vectors: np.ndarray, factory: str, seed:
                            f"{_short(error)}") from error
 
 
-def default_tuning(index: faiss.Index) -> str:
-    """The search-time parameters to use for an index when none were asked for."""
+def default_tuning(index: faiss.Index, nprobe: int = DEFAULT_NPROBE) -> str:
+    """The search-time parameters to use for an index when none were asked for (`nprobe`
+    for an IVF one)."""
     if faiss.try_extract_index_ivf(index) is not None:
-        return f"nprobe={DEFAULT_NPROBE}"
+        return f"nprobe={nprobe}"
     if _hnsw(index) is not None:
         return f"efSearch={DEFAULT_EF_SEARCH}"
     return ""
