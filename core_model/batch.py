@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 TASKS = ("predict", "explain", "recommend")
 RAY_HINT = ("batch inference on Ray needs the `scale` extra: pip install 'elixir-agent[scale]' "
@@ -54,31 +56,55 @@ class BatchSummary:
     files: list[str] = field(default_factory=list)
 
 
-def read_pairs(path: str | Path, task: str) -> pd.DataFrame:
-    """The input rows: Parquet or CSV with `user_id` (and `item_id` unless `task` is recommend),
-    ids as strings. Raises ValueError naming the file and the missing column."""
+def read_pairs(path: str | Path, task: str) -> pa.Table:
+    """The input rows as an Arrow table: Parquet (a file or a folder of files) or CSV/TSV with
+    `user_id` (and `item_id` unless `task` is recommend), ids as strings. Arrow, not pandas:
+    slicing it into partitions and handing those to Ray copies no rows, where a pandas frame
+    of Python strings costs seconds per million rows to convert on the driver. Raises
+    ValueError naming the file and the missing column or the row with an empty id."""
+    import pyarrow.compute as pc
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: --pairs takes a Parquet or CSV file")
-    if path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
-        frame = pd.read_parquet(path)
-    elif path.suffix.lower() in (".csv", ".tsv"):
-        frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", dtype=str)
-    else:
-        raise ValueError(f"{path}: unknown format {path.suffix!r}; give a .parquet or .csv file")
     needed = ["user_id"] if task == "recommend" else ["user_id", "item_id"]
-    missing = [c for c in needed if c not in frame.columns]
+    table = _read_table(path, needed)
+    missing = [c for c in needed if c not in table.column_names]
     if missing:
         raise ValueError(f"{path} lacks column(s) {', '.join(missing)} (has "
-                         f"{', '.join(map(str, frame.columns))}); {task} needs {', '.join(needed)}")
-    frame = frame[needed].astype(str)
-    if task == "recommend":
-        frame = frame.drop_duplicates("user_id")
-    frame = frame.reset_index(drop=True)
-    empty = frame.index[(frame == "").any(axis=1) | frame.isna().any(axis=1)]
-    if len(empty):
-        raise ValueError(f"{path}: row {int(empty[0]) + 1} has an empty id")
-    return frame
+                         f"{', '.join(table.column_names)}); {task} needs {', '.join(needed)}")
+    table = pa.table({name: pc.cast(table[name], pa.string()) for name in needed})
+    if task == "recommend":  # one row per user, in the order users first appear
+        table = pa.table({"user_id": pc.unique(table["user_id"])})
+    empty = None
+    for name in needed:
+        column = table[name]
+        bad = pc.or_(pc.is_null(column), pc.equal(pc.utf8_length(column), 0))
+        rows = pc.indices_nonzero(pc.fill_null(bad, True))
+        if len(rows):
+            empty = int(rows[0].as_py()) if empty is None else min(empty, int(rows[0].as_py()))
+    if empty is not None:
+        raise ValueError(f"{path}: row {empty + 1} has an empty id")
+    return table
+
+
+def _read_table(path: Path, needed: list[str]) -> pa.Table:
+    import pyarrow.csv as csv
+    import pyarrow.dataset as ds
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq") or path.is_dir():
+        dataset = ds.dataset(path, format="parquet")
+        present = [c for c in needed if c in dataset.schema.names]
+        if len(present) < len(needed):  # only the names, for the error message
+            return dataset.schema.empty_table()
+        return dataset.to_table(columns=needed)
+    if suffix in (".csv", ".tsv"):
+        # Ids stay text ("007" is not 7); an empty field is "" (caught as an empty id).
+        convert = csv.ConvertOptions(column_types={c: pa.string() for c in needed})
+        parse = csv.ParseOptions(delimiter="\t" if suffix == ".tsv" else ",")
+        return csv.read_csv(path, parse_options=parse, convert_options=convert)
+    raise ValueError(f"{path}: unknown format {path.suffix!r}; give a .parquet or .csv file")
 
 
 class BatchWorker:
@@ -145,14 +171,17 @@ def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
         raise ValueError(f"unknown batch task {task!r}; choose one of {', '.join(TASKS)}")
     if not (Path(run) / "config.json").exists() and not Path(run).is_dir():
         raise FileNotFoundError(f"{run} is not a run directory (from `elixir-agent train`)")
-    frame = read_pairs(pairs, task)
+    table = read_pairs(pairs, task)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    frame[_PARTITION] = frame.index // options.partition_rows
-    n_parts = int(frame[_PARTITION].max()) + 1 if len(frame) else 0
+    size = options.partition_rows
+    n_parts = -(-table.num_rows // size)
     done = {p for p in range(n_parts) if _part_path(out, p).exists()}
-    todo = [rows for part, rows in frame.groupby(_PARTITION, sort=True) if part not in done]
-    expected = {int(rows[_PARTITION].iloc[0]): len(rows) for rows in todo}
+    # Zero-copy slices, each tagged with its partition number (what the workers write under).
+    todo = [_tagged(table.slice(part * size, size), part) for part in range(n_parts)
+            if part not in done]
+    expected = {part: min(size, table.num_rows - part * size) for part in range(n_parts)
+                if part not in done}
     worker_args = dict(run=str(run), task=task, options=options, out=str(out), expected=expected)
     start = time.perf_counter()
     if todo:
@@ -166,13 +195,17 @@ def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
                         out=str(out), files=sorted(p.name for p in out.glob("part-*.parquet")))
 
 
-def _run_local(todo: list[pd.DataFrame], worker_args: dict) -> Iterator[pd.DataFrame]:
+def _tagged(rows: pa.Table, part: int) -> pa.Table:
+    return rows.append_column(_PARTITION, pa.array(np.full(rows.num_rows, part, dtype=np.int64)))
+
+
+def _run_local(todo: list[pa.Table], worker_args: dict) -> Iterator[pd.DataFrame]:
     worker = BatchWorker(**worker_args)
     for partition in todo:
-        yield from worker(partition)
+        yield from worker(partition.to_pandas())
 
 
-def _run_ray(todo: list[pd.DataFrame], worker_args: dict) -> Iterator[pd.DataFrame]:
+def _run_ray(todo: list[pa.Table], worker_args: dict) -> Iterator[pd.DataFrame]:
     try:
         import ray
         import ray.data
@@ -193,7 +226,7 @@ def _run_ray(todo: list[pd.DataFrame], worker_args: dict) -> Iterator[pd.DataFra
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # our own bar counts rows, not Ray's operators
     # One block per partition; batch_size=None hands each block whole to one actor.
-    dataset = ray.data.from_pandas([rows.reset_index(drop=True) for rows in todo])
+    dataset = ray.data.from_arrow(todo)
     statuses = dataset.map_batches(
         BatchWorker, fn_constructor_kwargs=worker_args, batch_size=None, batch_format="pandas",
         compute=ray.data.ActorPoolStrategy(size=options.workers),
@@ -215,11 +248,9 @@ def _only_partition(partition: pd.DataFrame, expected: dict[int, int]) -> int:
 
 
 def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Ray hands over Arrow-backed columns (large_string[pyarrow]) where the plain loop has
-    NumPy ones: the same values, turned into the plain loop's types so both write identical
-    files."""
-    import pyarrow as pa
-
+    """Ray hands over Arrow-backed columns (large_string[pyarrow]) where the plain loop's
+    `to_pandas` gives pandas' own string type: the same values, turned into one set of types
+    so both write identical files."""
     types = {}
     for name, dtype in frame.dtypes.items():
         if isinstance(dtype, pd.ArrowDtype):

@@ -141,3 +141,18 @@ def test_steady_rate_counts_the_rows_after_the_first_file_over_the_time_they_too
     assert _steady_rate(tmp_path) == 20.0  # (30 + 50) rows in the 4 s after the first file
     (tmp_path / "part-00002.parquet").unlink()
     assert _steady_rate(tmp_path) is None  # two files: start-up cannot be told apart
+
+
+def test_pairs_are_read_as_text_ids_with_the_bad_row_named(tmp_path):
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("user_id,item_id,extra\n007,12,x\n8,13,y\n")
+    table = read_pairs(csv, "predict")
+    assert table.column_names == ["user_id", "item_id"]
+    assert table.to_pydict() == {"user_id": ["007", "8"], "item_id": ["12", "13"]}
+    numbers = tmp_path / "pairs.parquet"
+    pd.DataFrame({"user_id": [3, 1, 3], "item_id": [5, 6, 7]}).to_parquet(numbers)
+    assert read_pairs(numbers, "predict")["user_id"].to_pylist() == ["3", "1", "3"]
+    assert read_pairs(numbers, "recommend").to_pydict() == {"user_id": ["3", "1"]}
+    csv.write_text("user_id,item_id\nu1,i1\nu2,\n")
+    with pytest.raises(ValueError, match=r"pairs.csv: row 2 has an empty id"):
+        read_pairs(csv, "predict")
