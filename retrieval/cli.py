@@ -30,7 +30,9 @@ def build(
     data: Annotated[Path, typer.Option(help="Prepared dataset directory (from `data prepare`).")],
     out: Annotated[Path, typer.Option(help="Index directory to write (replaced if it is an index).")],
     factory: Annotated[str, typer.Option(
-        help="FAISS index-factory string: Flat (exact, default), HNSW32, IVF4096,Flat, ...")] = "Flat",
+        help="FAISS index-factory string: Flat (exact, default), HNSW32, IVF4096,Flat, ...; or "
+        "'compressed': IVF-PQ codes sized to the corpus, re-ranked on the exact vectors (for "
+        "millions of reviews, see docs/scaling.md).")] = "Flat",
     embedder: Annotated[str | None, typer.Option(
         help="sentence-transformers model name or local path; default: bundled all-MiniLM-L6-v2.",
         show_default=False)] = None,
@@ -75,11 +77,11 @@ def build(
     if as_json:
         from elixir_agent.console import echo_json
 
-        echo_json({"out": str(out), "reviews": len(index), "splits": list(splits), "factory": factory,
+        echo_json({"out": str(out), "reviews": len(index), "splits": list(splits), "factory": index.factory,
                    "tuning": index.manifest["tuning"], "embedder": index.manifest["embedder"]})
         return
     console.print(f"[green]wrote[/green] {out}: {len(index)} reviews from {', '.join(splits)}, "
-                  f"factory {factory} {index.manifest['tuning']}".rstrip())
+                  f"factory {index.factory} {index.manifest['tuning']}".rstrip())
 
 
 def search(

@@ -73,6 +73,17 @@ def default_tuning(index: faiss.Index, nprobe: int = DEFAULT_NPROBE) -> str:
     return ""
 
 
+def approximate_codes(index: faiss.Index) -> bool:
+    """Whether `index` stores lossy codes (PQ, SQ, ...) instead of the float vectors, so its
+    scores and their order are approximate and worth re-ranking on the exact vectors."""
+    index = faiss.downcast_index(index)
+    hnsw = _hnsw(index)
+    if hnsw is not None:
+        index = faiss.downcast_index(hnsw.storage)
+    code_size = getattr(index, "code_size", None)
+    return code_size is not None and int(code_size) < 4 * int(index.d)
+
+
 def apply_tuning(index: faiss.Index, tuning: str) -> None:
     """Set search-time parameters such as "nprobe=64" or "efSearch=128" (FAISS ParameterSpace)."""
     if not tuning:

@@ -11,6 +11,11 @@ an approximate index returns fewer than k hits (HNSW can, under a selective filt
 scan is used instead. Either way every hit satisfies the filter and at most k are missing
 only when fewer than k reviews pass it.
 
+Compressed indexes (`factory="compressed"`, or any factory whose codes are lossy, such as
+IVF-PQ): FAISS returns a short list of 20 x k candidates by their approximate codes, and the
+short list is re-ranked on the exact vectors (memory-mapped from the index directory once
+loaded), so scores are exact cosines and the order is the exact order of what was found.
+
 Run with: elixir-agent index build --data /tmp/rb --out /tmp/rb-index
 """
 
@@ -29,7 +34,7 @@ import pandas as pd
 
 from elixir_agent.core_model.data.storage import ASPECT_PREFIX, PreparedDataset
 from elixir_agent.errors import UserError
-from elixir_agent.retrieval import faiss_ops, store
+from elixir_agent.retrieval import compressed, faiss_ops, store
 from elixir_agent.retrieval.embedder import (
     DeferredEmbedder,
     Embedder,
@@ -39,6 +44,8 @@ from elixir_agent.retrieval.embedder import (
 )
 from elixir_agent.retrieval.hits import ReviewHit
 
+# The factory name that picks IVF-PQ codes sized to the corpus (compressed.compressed_factory).
+COMPRESSED = "compressed"
 REQUIRED_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text")
 _META_COLUMNS = ("review_id", "user_id", "item_id", "rating", "text", "item_name", "split")
 
@@ -60,6 +67,7 @@ class ReviewIndex:
         self._vectors = vectors  # (N, D) float32, unit rows; may be a read-only memmap
         self.embedder = embedder
         self.manifest = manifest
+        self._rerank = faiss_ops.approximate_codes(index)
         self._rebuild_lookups()
 
     # ------------------------------------------------------------------ building and persistence
@@ -67,10 +75,12 @@ class ReviewIndex:
     def build(cls, dataset: PreparedDataset, embedder: TextEncoder, *, factory: str = "Flat",
               splits: Sequence[str] = ("train",), progress: bool = True,
               tuning: str | None = None) -> ReviewIndex:
-        """Embed the reviews of `splits` and index them with the FAISS `factory`.
+        """Embed the reviews of `splits` and index them with the FAISS `factory`, or with
+        IVF-PQ codes sized to the corpus for `factory="compressed"` (see the module docstring).
 
         `tuning` sets search-time parameters ("nprobe=64", "efSearch=128"); by default
-        IVF indexes search DEFAULT_NPROBE lists and HNSW uses efSearch=DEFAULT_EF_SEARCH.
+        IVF indexes search DEFAULT_NPROBE lists (COMPRESSED_NPROBE for lossy codes) and HNSW
+        uses efSearch=DEFAULT_EF_SEARCH.
         """
         splits = list(dict.fromkeys(splits))
         if not splits:
@@ -83,10 +93,15 @@ class ReviewIndex:
         _check_unique_ids(reviews["review_id"], "the dataset")
         vectors = encode_in_chunks(embedder, reviews["text"].tolist(), progress=progress)
         _check_vectors(vectors, len(reviews), embedder)
+        if factory == COMPRESSED:
+            factory = compressed.compressed_factory(len(reviews), embedder.dimension)
         index = faiss_ops.make_index(embedder.dimension, factory)
         faiss_ops.train_if_needed(index, vectors, factory)
         index.add(vectors)
-        tuning = faiss_ops.default_tuning(index) if tuning is None else tuning
+        if tuning is None:
+            lossy = faiss_ops.approximate_codes(index)
+            tuning = faiss_ops.default_tuning(
+                index, compressed.COMPRESSED_NPROBE if lossy else faiss_ops.DEFAULT_NPROBE)
         faiss_ops.apply_tuning(index, tuning)
         now = _now()
         manifest = {
@@ -288,7 +303,12 @@ class ReviewIndex:
         if allowed is not None and n_allowed <= self.exact_threshold:
             return self._exact(vector, want, np.flatnonzero(allowed))
         try:
-            scores, positions = faiss_ops.search(self._index, vector[None, :], want, allowed)
+            if self._rerank:
+                scores, positions = compressed.search_reranked(self._index, self._vectors,
+                                                               vector[None, :], want,
+                                                               allowed=allowed)
+            else:
+                scores, positions = faiss_ops.search(self._index, vector[None, :], want, allowed)
         except RuntimeError:  # an index type that takes no selector: scan the subset exactly
             return self._exact(vector, want, np.flatnonzero(allowed))
         found = positions[0] >= 0

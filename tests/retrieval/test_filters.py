@@ -3,7 +3,8 @@
 The reference is computed from the dataset's own frame and the embedder's vectors, not from
 the index's internals. Every path is exercised: the exact scan of a small filtered subset
 (default threshold), the FAISS ID-selector route (threshold 0), and approximate factories,
-whose hits must still all pass the filter and be as many as k allows.
+whose hits must still all pass the filter, be as many as k allows and carry exact scores
+(the compressed index re-ranks its lossy codes' short list on the exact vectors).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def indexes(ratebeer_dataset, fake_embedder):
         "flat-selector": build("Flat", 0),
         "hnsw-selector": build("HNSW16", 0),
         "ivf-selector": build("IVF8,Flat", 0),
+        "compressed-selector": build("compressed", 0),  # IVF-PQ codes, re-ranked exactly
     }
 
 
@@ -83,7 +85,7 @@ def _brute_force(train, vectors, embedder, args):
 
 
 @pytest.mark.parametrize("name", ["flat-exact-scan", "flat-selector", "hnsw-selector",
-                                  "ivf-selector"])
+                                  "ivf-selector", "compressed-selector"])
 def test_filtered_search_matches_brute_force(name, indexes, corpus, fake_embedder):
     train, vectors = corpus
     index = indexes[name]
@@ -102,6 +104,9 @@ def test_filtered_search_matches_brute_force(name, indexes, corpus, fake_embedde
         assert {h.review_id for h in hits} <= allowed_ids
         got_scores = np.array([h.score for h in hits])
         assert np.all(np.diff(got_scores) <= 1e-6)  # best first
+        # Every score is the exact cosine of its review, lossy codes or not.
+        rows = train.reset_index().set_index("review_id").loc[[h.review_id for h in hits], "index"]
+        np.testing.assert_allclose(got_scores, scores[rows.to_numpy()], atol=1e-5)
         if exact:
             np.testing.assert_allclose(got_scores, scores[expected], atol=1e-5)
             tie_free = len(order) <= len(expected) or (

@@ -123,6 +123,31 @@ def test_factories_build_search_and_reload(factory, synthetic_dataset, fake_embe
     assert ReviewIndex.load(tmp_path / "idx", fake_embedder).search(row.text, 5) == hits
 
 
+def test_compressed_index_reranks_its_short_list_to_the_exact_neighbours(
+        synthetic_dataset, fake_embedder, tmp_path):
+    flat = ReviewIndex.build(synthetic_dataset, fake_embedder, progress=False)
+    small = ReviewIndex.build(synthetic_dataset, fake_embedder, factory="compressed",
+                              progress=False)
+    assert small.factory == "IVF16,PQ16x4fs" and small.manifest["tuning"] == "nprobe=64"
+    queries = synthetic_dataset.split("valid")["text"].head(30).tolist()
+    found = [len({h.review_id for h in small.search(q, 5)} & {h.review_id for h in flat.search(q, 5)})
+             for q in queries]
+    assert sum(found) / (5 * len(queries)) >= 0.95
+    # The approximate codes alone would rank and score differently: the scores are exact.
+    hits = small.search(queries[0], 5)
+    assert [h.score for h in hits] == pytest.approx([h.score for h in flat.search(queries[0], 5)],
+                                                    abs=1e-5)
+    small.save(tmp_path / "idx")
+    assert ReviewIndex.load(tmp_path / "idx", fake_embedder).search(queries[0], 5) == hits
+
+
+@pytest.mark.parametrize("factory,lossy", [("Flat", False), ("HNSW16", False),
+                                           ("IVF4,Flat", False), ("IVF4,PQ8x4fs", True),
+                                           ("IVF4,SQ8", True), ("HNSW16_PQ8", True)])
+def test_lossy_codes_are_told_apart_from_stored_vectors(factory, lossy):
+    assert faiss_ops.approximate_codes(faiss_ops.make_index(16, factory)) is lossy
+
+
 @pytest.mark.parametrize("factory", ["Flat", "HNSW16", "IVF4,Flat"])
 def test_faiss_selector_only_returns_allowed_positions(factory):
     rng = np.random.default_rng(0)
