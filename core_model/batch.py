@@ -1,6 +1,7 @@
-"""Batch predictions, explanations and recommendations for many users and items, on Ray Data.
+"""Batch predictions, explanations, recommendations and review embeddings, on Ray Data.
 
-The input (Parquet or CSV: `user_id, item_id` pairs, or `user_id` alone for `recommend`) is cut
+The input (Parquet or CSV: `user_id, item_id` pairs, `user_id` alone for `recommend`,
+`review_id, text` for `embed`) is cut
 into partitions of `partition_rows` rows; partition i is written as `OUT/part-00000i.parquet`
 (temp file + rename), so a rerun skips the partitions already on disk and resumes where a crash
 or a kill stopped it. Each partition is one Ray Data block, handed whole to one of a pool of
@@ -10,11 +11,16 @@ the rows done for the progress bar (on a cluster the driver would otherwise rece
 result and become the bottleneck). `workers=0` runs the same code in this process without Ray
 (the baseline the benchmark compares against, and the fallback where Ray is not installed).
 
+`embed` writes each review's embedding (`review_id`, `embedding`) with the embedder's name,
+dimension, backend and token cut in every file's Parquet metadata: the shards that
+`elixir-agent index build --embeddings DIR` turns into an index without embedding again.
+
 Run with: elixir-agent batch predict --run runs/rb --pairs pairs.parquet --out preds/ --workers 2
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +30,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-TASKS = ("predict", "explain", "recommend")
+TASKS = ("predict", "explain", "recommend", "embed")
+_COLUMNS = {"predict": ["user_id", "item_id"], "explain": ["user_id", "item_id"],
+            "recommend": ["user_id"], "embed": ["review_id", "text"]}
+_TEXT_COLUMNS = {"text"}  # may be empty; every other input column is an id
 RAY_HINT = ("batch inference on Ray needs the `scale` extra: pip install 'elixir-agent[scale]' "
             "(or run with --workers 0 for the single-process loop)")
 _PARTITION = "__partition"
@@ -42,6 +51,9 @@ class BatchOptions:
     k: int = 10  # recommend: items per user
     max_new_tokens: int = 64  # explain: longest generated review
     cold_start: bool = False  # unknown ids get the mean embedding instead of an error
+    embedder: str | None = None  # embed: sentence-transformers name or path; None: bundled MiniLM
+    embedder_backend: str = "auto"  # embed: torch, onnx, onnx-int8 or auto
+    max_length: int | None = None  # embed: token cut (None: the backend's default)
 
 
 @dataclass
@@ -58,7 +70,8 @@ class BatchSummary:
 
 def read_pairs(path: str | Path, task: str) -> pa.Table:
     """The input rows as an Arrow table: Parquet (a file or a folder of files) or CSV/TSV with
-    `user_id` (and `item_id` unless `task` is recommend), ids as strings. Arrow, not pandas:
+    the task's columns (`user_id, item_id`; recommend: `user_id`; embed: `review_id, text`),
+    as strings. Arrow, not pandas:
     slicing it into partitions and handing those to Ray copies no rows, where a pandas frame
     of Python strings costs seconds per million rows to convert on the driver. Raises
     ValueError naming the file and the missing column or the row with an empty id."""
@@ -67,7 +80,7 @@ def read_pairs(path: str | Path, task: str) -> pa.Table:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: --pairs takes a Parquet or CSV file")
-    needed = ["user_id"] if task == "recommend" else ["user_id", "item_id"]
+    needed = _COLUMNS[task]
     table = _read_table(path, needed)
     missing = [c for c in needed if c not in table.column_names]
     if missing:
@@ -76,8 +89,11 @@ def read_pairs(path: str | Path, task: str) -> pa.Table:
     table = pa.table({name: pc.cast(table[name], pa.string()) for name in needed})
     if task == "recommend":  # one row per user, in the order users first appear
         table = pa.table({"user_id": pc.unique(table["user_id"])})
+    if "text" in needed:  # a review without text is embedded as the empty string
+        table = table.set_column(table.column_names.index("text"), "text",
+                                 pc.fill_null(table["text"], ""))
     empty = None
-    for name in needed:
+    for name in (c for c in needed if c not in _TEXT_COLUMNS):
         column = table[name]
         bad = pc.or_(pc.is_null(column), pc.equal(pc.utf8_length(column), 0))
         rows = pc.indices_nonzero(pc.fill_null(bad, True))
@@ -120,6 +136,14 @@ class BatchWorker:
         torch.set_num_threads(max(1, options.threads_per_worker))
         self.task, self.options, self.out = task, options, Path(out)
         self.expected = expected  # input rows per partition, to refuse a split partition
+        self.metadata: dict[bytes, bytes] = {}
+        if task == "embed":
+            from elixir_agent.retrieval.embedder import embedder_record
+            from elixir_agent.retrieval.shards import EMBEDDER_METADATA
+
+            self.embedder = _embedder(options)
+            self.metadata = {EMBEDDER_METADATA: json.dumps(embedder_record(self.embedder)).encode()}
+            return
         # predict and recommend never touch the text decoder: skip loading it (with a
         # SmolLM2 run that is most of an actor's start-up and 0.5 GB of its memory)
         self.rec = ElixirRecommender.from_run(run, device="cpu", ratings_only=task != "explain")
@@ -130,13 +154,13 @@ class BatchWorker:
         partition = _numpy_backed(partition)
         part = _only_partition(partition, self.expected)
         answer = {"predict": self._predict, "explain": self._explain,
-                  "recommend": self._recommend}[self.task]
+                  "recommend": self._recommend, "embed": self._embed}[self.task]
         pieces = []
         for begin in range(0, len(partition), self.options.batch_size):
             rows = partition.iloc[begin:begin + self.options.batch_size]
             pieces.append(answer(rows))
             yield pd.DataFrame({_PARTITION: [part], "rows": [len(rows)], "written": [False]})
-        _write_part(self.out, part, pd.concat(pieces, ignore_index=True))
+        _write_part(self.out, part, pd.concat(pieces, ignore_index=True), self.metadata)
         yield pd.DataFrame({_PARTITION: [part], "rows": [0], "written": [True]})
 
     def _predict(self, batch: pd.DataFrame) -> pd.DataFrame:
@@ -152,6 +176,11 @@ class BatchWorker:
         return pd.DataFrame({"user_id": batch["user_id"].to_numpy(),
                              "item_id": batch["item_id"].to_numpy(), "review": texts})
 
+    def _embed(self, batch: pd.DataFrame) -> pd.DataFrame:
+        vectors = self.embedder.encode(batch["text"].tolist())  # (B, D) unit rows
+        return pd.DataFrame({"review_id": batch["review_id"].to_numpy(),
+                             "embedding": list(vectors)})
+
     def _recommend(self, batch: pd.DataFrame) -> pd.DataFrame:
         rows = []
         for user in batch["user_id"]:
@@ -161,7 +190,7 @@ class BatchWorker:
         return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "rating"])
 
 
-def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
+def run_batch(task: str, run: str | Path | None, pairs: str | Path, out: str | Path,
               options: BatchOptions = BatchOptions(), *, progress: bool = True) -> BatchSummary:
     """Run `task` over every row of `pairs`, writing `out/part-*.parquet`; skips partitions
     already written by an earlier run with the same `partition_rows`."""
@@ -169,7 +198,7 @@ def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
 
     if task not in TASKS:
         raise ValueError(f"unknown batch task {task!r}; choose one of {', '.join(TASKS)}")
-    if not (Path(run) / "config.json").exists() and not Path(run).is_dir():
+    if task != "embed" and not (Path(run) / "config.json").exists() and not Path(run).is_dir():
         raise FileNotFoundError(f"{run} is not a run directory (from `elixir-agent train`)")
     table = read_pairs(pairs, task)
     out = Path(out)
@@ -182,7 +211,7 @@ def run_batch(task: str, run: str | Path, pairs: str | Path, out: str | Path,
             if part not in done]
     expected = {part: min(size, table.num_rows - part * size) for part in range(n_parts)
                 if part not in done}
-    worker_args = dict(run=str(run), task=task, options=options, out=str(out), expected=expected)
+    worker_args = dict(run=str(run) if run is not None else None, task=task, options=options, out=str(out), expected=expected)
     start = time.perf_counter()
     if todo:
         statuses = _run_ray(todo, worker_args) if options.workers > 0 \
@@ -279,11 +308,25 @@ def _follow(statuses: Iterator[pd.DataFrame], expected: dict[int, int], progress
                            "to finish them (finished partitions are skipped)")
 
 
-def _write_part(out: Path, part: int, frame: pd.DataFrame) -> None:
+def _write_part(out: Path, part: int, frame: pd.DataFrame,
+                metadata: dict[bytes, bytes] | None = None) -> None:
+    import pyarrow.parquet as pq
+
     target = _part_path(out, part)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    pq.write_table(table, tmp)
     os.replace(tmp, target)
+
+
+def _embedder(options: BatchOptions):
+    from elixir_agent.retrieval.embedder import Embedder
+
+    # The rows of one call are sorted by length and embedded 64 at a time.
+    return Embedder(options.embedder, device="cpu", batch_size=64,
+                    backend=options.embedder_backend, max_length=options.max_length)
 
 
 def _part_path(out: Path, part: int) -> Path:

@@ -1,4 +1,5 @@
-"""`elixir-agent batch predict|explain|recommend`: the core over many rows, on Ray Data.
+"""`elixir-agent batch predict|explain|recommend|embed`: the core (or the review embedder)
+over many rows, on Ray Data.
 
 Run with: elixir-agent batch predict --run runs/rb --pairs pairs.parquet --out preds/
 """
@@ -27,12 +28,13 @@ ColdStart = Annotated[bool, typer.Option(help="Unknown ids get the mean embeddin
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    """Add the `batch` group (predict, explain, recommend) to the app and `bench batch`."""
+    """Add the `batch` group (predict, explain, recommend, embed) to the app and `bench batch`."""
     batch_app = typer.Typer(help="Run the core over many users and items (Ray Data; local by "
                             "default, --ray-address for a cluster).", no_args_is_help=True)
     batch_app.command("predict")(predict)
     batch_app.command("explain")(explain)
     batch_app.command("recommend")(recommend)
+    batch_app.command("embed")(embed)
     app.add_typer(batch_app, name="batch")
     bench.command("batch")(bench_batch)
 
@@ -76,7 +78,34 @@ def recommend(run: Run, pairs: Pairs, out: Out, workers: Workers = 1,
          batch_size=batch_size, partition_rows=partition_rows, threads_per_worker=threads, k=k))
 
 
-def _run(task: str, run: Path, pairs: Path, out: Path, options: dict) -> None:
+def embed(
+    pairs: Annotated[Path, typer.Option("--pairs", help="Parquet (a file, or a folder such as a "
+                                        "prepared dataset's) or CSV with review_id and text "
+                                        "columns.")],
+    out: Out, workers: Workers = 1, ray_address: RayAddress = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Reviews per embedding call (sorted "
+                                            "by length inside it).")] = 1024,
+    partition_rows: PartitionRows = 10_000, threads: Threads = 1,
+    embedder: Annotated[str | None, typer.Option(
+        help="sentence-transformers model name or local path; default: bundled "
+        "all-MiniLM-L6-v2.", show_default=False)] = None,
+    embedder_backend: Annotated[str, typer.Option(
+        help="torch, onnx, onnx-int8 or auto (onnx on CPU when installed).")] = "auto",
+    max_length: Annotated[int | None, typer.Option(
+        help="Cut reviews at this many tokens (default: the backend's).", show_default=False)] = None,
+) -> None:
+    """Embed many reviews into shards that `index build --embeddings` indexes without
+    embedding again: part-NNNNN.parquet files of review_id and embedding, each recording the
+    embedder in its metadata. Each actor loads the embedder once.
+
+    Run with: elixir-agent batch embed --pairs data/rb/train.parquet --out shards/ --workers 2
+    """
+    _run("embed", None, pairs, out, dict(workers=workers, ray_address=ray_address,
+         batch_size=batch_size, partition_rows=partition_rows, threads_per_worker=threads,
+         embedder=embedder, embedder_backend=embedder_backend, max_length=max_length))
+
+
+def _run(task: str, run: Path | None, pairs: Path, out: Path, options: dict) -> None:
     from elixir_agent.core_model.batch import BatchOptions, run_batch
     from elixir_agent.core_model.inference import UnknownIdError
 

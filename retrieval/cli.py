@@ -53,9 +53,13 @@ def build(
         help="Cut reviews at this many tokens (default: the model's own limit, 256, for torch; "
         "192 for the onnx backends).",
         show_default=False)] = None,
+    embeddings: Annotated[Path | None, typer.Option(
+        help="Folder of `batch embed` shards to take the vectors from instead of embedding "
+        "here (the embedder and its backend come from the shards).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
-    """Embed a prepared dataset's reviews and write a searchable index directory.
+    """Embed a prepared dataset's reviews (or take their vectors from `--embeddings`) and
+    write a searchable index directory.
 
     Run with: elixir-agent index build --data /tmp/rb --out /tmp/rb-index
     """
@@ -67,12 +71,16 @@ def build(
     console = Console(stderr=True)
     dataset = load_prepared(data)
     splits = ("train", "valid", "test") if all_splits else ("train",)
+    if embeddings is not None:  # query with the model, backend and cut the shards were made with
+        record = _shard_record(embeddings)
+        embedder, embedder_backend = record["name"], record.get("backend", "torch")
+        max_length = record.get("max_length")
     model = Embedder(embedder, device=device, batch_size=batch_size, backend=embedder_backend,
                      max_length=max_length)
     console.print(f"embedder {model.name} ({model.dimension}-d on {model.device}, "
                   f"{model.backend} backend)")
     index = ReviewIndex.build(dataset, model, factory=factory, splits=splits, progress=True,
-                              tuning=tuning)
+                              tuning=tuning, embeddings=embeddings)
     index.save(out)
     if as_json:
         from elixir_agent.console import echo_json
@@ -221,6 +229,21 @@ def bench_embedder(
     Console(stderr=True).print((out / "embedder.md").read_text())
     if not report["target"]["met_by"]:
         Console(stderr=True).print("[yellow]no backend met the speed-up and recall target[/yellow]")
+
+
+def _shard_record(folder: Path) -> dict:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from elixir_agent.retrieval.shards import EMBEDDER_METADATA, ShardError
+
+    files = sorted(folder.glob("part-*.parquet"))
+    metadata = pq.read_schema(files[0]).metadata or {} if files else {}
+    if EMBEDDER_METADATA not in metadata:
+        raise ShardError(f"{folder} holds no `batch embed` shards (part-*.parquet with an "
+                         "embedder record); write them with `elixir-agent batch embed`")
+    return json.loads(metadata[EMBEDDER_METADATA])
 
 
 def _sizes(text: str) -> tuple[int, ...]:

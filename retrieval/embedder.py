@@ -215,6 +215,17 @@ class TextEncoder(Protocol):
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
 
 
+def embedder_record(embedder: TextEncoder) -> dict[str, Any]:
+    """Name and dimension, plus the backend and token cut when the embedder has them: what
+    a query must be embedded with to be compared with vectors this embedder wrote."""
+    record: dict[str, Any] = {"name": embedder.name, "dimension": int(embedder.dimension)}
+    for key in ("backend", "max_length"):
+        value = getattr(embedder, key, None)
+        if value is not None:
+            record[key] = value
+    return record
+
+
 def encode_in_chunks(embedder: TextEncoder, texts: Sequence[str], *, progress: bool = False,
                      description: str = "embedding reviews", chunk: int = 1024) -> np.ndarray:
     """`embedder.encode` over `texts` in chunks, with a rich progress bar when `progress`."""

@@ -40,9 +40,11 @@ from elixir_agent.retrieval.embedder import (
     Embedder,
     IndexMismatchError,
     TextEncoder,
+    embedder_record,
     encode_in_chunks,
 )
 from elixir_agent.retrieval.hits import ReviewHit
+from elixir_agent.retrieval.shards import read_embedding_shards
 
 # The factory name that picks IVF-PQ codes sized to the corpus (compressed.compressed_factory).
 COMPRESSED = "compressed"
@@ -74,13 +76,14 @@ class ReviewIndex:
     @classmethod
     def build(cls, dataset: PreparedDataset, embedder: TextEncoder, *, factory: str = "Flat",
               splits: Sequence[str] = ("train",), progress: bool = True,
-              tuning: str | None = None) -> ReviewIndex:
+              tuning: str | None = None, embeddings: str | Path | None = None) -> ReviewIndex:
         """Embed the reviews of `splits` and index them with the FAISS `factory`, or with
         IVF-PQ codes sized to the corpus for `factory="compressed"` (see the module docstring).
 
         `tuning` sets search-time parameters ("nprobe=64", "efSearch=128"); by default
         IVF indexes search DEFAULT_NPROBE lists (COMPRESSED_NPROBE for lossy codes) and HNSW
-        uses efSearch=DEFAULT_EF_SEARCH.
+        uses efSearch=DEFAULT_EF_SEARCH. `embeddings`: a folder of `batch embed` shards to
+        take the vectors from instead of embedding here (written with `embedder`'s model).
         """
         splits = list(dict.fromkeys(splits))
         if not splits:
@@ -91,7 +94,16 @@ class ReviewIndex:
             raise EmptyIndexError(f"{dataset.path} has no reviews in split(s) "
                                   f"{', '.join(splits)}: nothing to index")
         _check_unique_ids(reviews["review_id"], "the dataset")
-        vectors = encode_in_chunks(embedder, reviews["text"].tolist(), progress=progress)
+        record = embedder_record(embedder)
+        if embeddings is None:
+            vectors = encode_in_chunks(embedder, reviews["text"].tolist(), progress=progress)
+        else:
+            vectors, record = read_embedding_shards(embeddings, reviews["review_id"].tolist())
+            if (record["name"], record["dimension"]) != (embedder.name, embedder.dimension):
+                raise IndexMismatchError(
+                    f"the shards in {embeddings} were embedded with {record['name']!r} "
+                    f"(dimension {record['dimension']}), not {embedder.name!r}: queries would "
+                    "be embedded with another model than the reviews")
         _check_vectors(vectors, len(reviews), embedder)
         if factory == COMPRESSED:
             factory = compressed.compressed_factory(len(reviews), embedder.dimension)
@@ -105,7 +117,7 @@ class ReviewIndex:
         faiss_ops.apply_tuning(index, tuning)
         now = _now()
         manifest = {
-            "embedder": _embedder_record(embedder),
+            "embedder": record,
             "count": len(reviews),
             "factory": factory,
             "metric": "inner_product",
@@ -379,17 +391,6 @@ def _check_vectors(vectors: np.ndarray, count: int, embedder: TextEncoder) -> No
     if vectors.shape != (count, embedder.dimension):
         raise IndexMismatchError(f"embedder {embedder.name!r} returned shape {vectors.shape}, "
                                  f"expected {(count, embedder.dimension)}")
-
-
-def _embedder_record(embedder: TextEncoder) -> dict[str, Any]:
-    """Name and dimension, plus the backend and token cut when the embedder has them, so a
-    query is embedded the way the reviews were."""
-    record: dict[str, Any] = {"name": embedder.name, "dimension": int(embedder.dimension)}
-    for key in ("backend", "max_length"):
-        value = getattr(embedder, key, None)
-        if value is not None:
-            record[key] = value
-    return record
 
 
 def _loadable_backend(built_with: dict[str, Any]) -> str:
