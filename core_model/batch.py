@@ -110,7 +110,15 @@ def _read_table(path: Path, needed: list[str]) -> pa.Table:
 
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq") or path.is_dir():
-        dataset = ds.dataset(path, format="parquet")
+        # A folder: its Parquet files (a prepared dataset's splits, or a partitioned table),
+        # not the JSON or other files beside them.
+        files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
+        if not files:
+            raise ValueError(f"{path} holds no .parquet file; give a Parquet or CSV file")
+        try:
+            dataset = ds.dataset(files, format="parquet")
+        except pa.ArrowInvalid as error:
+            raise ValueError(f"{path}: cannot read it as Parquet ({error})") from error
         present = [c for c in needed if c in dataset.schema.names]
         if len(present) < len(needed):  # only the names, for the error message
             return dataset.schema.empty_table()

@@ -156,3 +156,14 @@ def test_pairs_are_read_as_text_ids_with_the_bad_row_named(tmp_path):
     csv.write_text("user_id,item_id\nu1,i1\nu2,\n")
     with pytest.raises(ValueError, match=r"pairs.csv: row 2 has an empty id"):
         read_pairs(csv, "predict")
+
+
+def test_a_folder_of_parquet_files_is_read_whole_and_other_files_are_ignored(tmp_path):
+    pd.DataFrame({"review_id": ["a", "b"], "text": ["good", None]}).to_parquet(tmp_path / "train.parquet")
+    pd.DataFrame({"review_id": ["c"], "text": ["bad"]}).to_parquet(tmp_path / "valid.parquet")
+    (tmp_path / "dataset.json").write_text("{}")
+    table = read_pairs(tmp_path, "embed")
+    assert table.to_pydict() == {"review_id": ["a", "b", "c"], "text": ["good", "", "bad"]}
+    (tmp_path / "broken.parquet").write_text("not parquet")
+    with pytest.raises(ValueError, match="cannot read it as Parquet"):
+        read_pairs(tmp_path, "embed")

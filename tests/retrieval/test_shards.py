@@ -51,9 +51,9 @@ def test_shards_that_cannot_serve_the_index_are_refused(ratebeer_dataset, fake_e
     ids = ratebeer_dataset.split("train")["review_id"].astype(str).tolist()
     with pytest.raises(ShardError, match=r"1 of \d+ reviews have no embedding .*\(e\.g\. nope\)"):
         read_embedding_shards(shards, [*ids, "nope"])
-    with pytest.raises(ShardError, match="no part-\\*.parquet shards"):
+    with pytest.raises(ShardError, match=r"no part-\*\.parquet shards"):
         read_embedding_shards(tmp_path, ids)
-    with pytest.raises(IndexMismatchError, match="embedded with '.*all-MiniLM-L6-v2' .*, not 'fake"):
+    with pytest.raises(IndexMismatchError, match=r"embedded with '.*all-MiniLM-L6-v2' .*, not 'fake"):
         ReviewIndex.build(ratebeer_dataset, fake_embedder, embeddings=shards, progress=False)
     plain = tmp_path / "part-00000.parquet"  # a Parquet file, but no embedder record
     pq.write_table(pq.read_table(sorted(shards.glob("part-*"))[0]).replace_schema_metadata({}),
