@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["remove_stale_temps", "write_directory"]
+__all__ = ["publish_once", "remove_stale_temps", "write_directory"]
 
 # A temporary directory in the old naming (no pid) counts as abandoned after this long.
 _UNNAMED_STALE_S = 6 * 3600
@@ -40,6 +40,26 @@ def write_directory(final: Path, fill: Callable[[Path], None]) -> None:
             os.replace(old, final)  # put the previous version back
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_once(final: Path, fill: Callable[[Path], None]) -> None:
+    """For content-addressed caches: fill a temporary sibling and rename it to `final`
+    unless another process published `final` meanwhile, in which case that copy is kept and
+    ours is dropped. Unlike `write_directory`, a published directory is never replaced, so
+    a process reading it (another Ray actor exporting the same graph) never sees it vanish."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-{os.getpid()}-", dir=final.parent))
+    try:
+        fill(tmp)
+        try:
+            os.rename(tmp, final)  # fails on Linux when `final` exists and is not empty
+        except OSError:
+            if not final.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def remove_stale_temps(final: Path) -> list[Path]:

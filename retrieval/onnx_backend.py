@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from elixir_agent.atomic import write_directory
+from elixir_agent.atomic import publish_once
 
 # Bump when the export or quantization recipe changes: cached graphs are then rebuilt.
 EXPORT_VERSION = 2
@@ -52,12 +53,16 @@ def cache_root() -> Path:
 def onnx_model_path(model_dir: Path, *, int8: bool, cache: Path | None = None) -> Path:
     """The cached ONNX graph for the sentence-transformers model in `model_dir`, exporting
     (and quantizing) it first if it is not cached yet. The folder of graphs is written whole
-    or not at all, so a killed export never leaves a truncated graph behind."""
+    or not at all, so a killed export never leaves a truncated graph behind, and a graph in
+    use is never replaced by a concurrent export."""
     _require_onnx()
     folder = (cache or cache_root()) / "onnx" / _weights_key(model_dir)
     target = folder / (INT8_GRAPH if int8 else FLOAT_GRAPH)
+    if folder.is_dir() and not target.exists():  # a damaged cache entry: export it again
+        shutil.rmtree(folder, ignore_errors=True)
     if not target.exists():
-        write_directory(folder, lambda tmp: _build(model_dir, tmp))
+        # Several actors of a batch job may export at once: the first to finish publishes.
+        publish_once(folder, lambda tmp: _build(model_dir, tmp))
     return target
 
 

@@ -44,3 +44,21 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     write_directory(tmp_path / "out", lambda d: (d / "a.txt").write_text("new"))
     assert not stale.exists() and other.exists()
     assert (tmp_path / "out" / "a.txt").read_text() == "new"
+
+
+def test_publish_once_keeps_the_first_copy_and_leaves_no_temporary(tmp_path):
+    from elixir_agent.atomic import publish_once
+
+    final = tmp_path / "cache" / "graph"
+    publish_once(final, lambda tmp: (tmp / "model.onnx").write_text("first"))
+    publish_once(final, lambda tmp: (tmp / "model.onnx").write_text("second"))
+    assert (final / "model.onnx").read_text() == "first"  # a reader of the first never loses it
+    assert [p.name for p in final.parent.iterdir()] == ["graph"]
+
+    def broken(tmp):
+        (tmp / "half.onnx").write_text("x")
+        raise RuntimeError("export failed")
+
+    with pytest.raises(RuntimeError, match="export failed"):
+        publish_once(tmp_path / "other", broken)
+    assert not (tmp_path / "other").exists() and not list(tmp_path.glob(".tmp-*"))
