@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ TASKS = ("predict", "explain", "recommend", "embed")
 _COLUMNS = {"predict": ["user_id", "item_id"], "explain": ["user_id", "item_id"],
             "recommend": ["user_id"], "embed": ["review_id", "text"]}
 _TEXT_COLUMNS = {"text"}  # may be empty; every other input column is an id
+STATUS_EVERY_S = 1.0  # how often a worker reports progress within a partition
 RAY_HINT = ("batch inference on Ray needs the `scale` extra: pip install 'elixir-agent[scale]' "
             "(or run with --workers 0 for the single-process loop)")
 _PARTITION = "__partition"
@@ -157,19 +159,24 @@ class BatchWorker:
         self.rec = ElixirRecommender.from_run(run, device="cpu", ratings_only=task != "explain")
 
     def __call__(self, partition: pd.DataFrame) -> Iterator[pd.DataFrame]:
-        """Answer one partition `batch_size` rows at a time, yielding after each batch how
-        many input rows it answered, then write the partition's file."""
+        """Answer one partition `batch_size` rows at a time, then write the partition's file.
+        Yields how many input rows were answered: at most once every STATUS_EVERY_S seconds
+        while it works, and once with the file written (every status is an object the driver
+        receives; one per batch of a fast task kept a core's tenth busy on the driver)."""
         partition = _numpy_backed(partition)
         part = _only_partition(partition, self.expected)
         answer = {"predict": self._predict, "explain": self._explain,
                   "recommend": self._recommend, "embed": self._embed}[self.task]
-        pieces = []
+        pieces, unreported, last = [], 0, time.monotonic()
         for begin in range(0, len(partition), self.options.batch_size):
             rows = partition.iloc[begin:begin + self.options.batch_size]
             pieces.append(answer(rows))
-            yield pd.DataFrame({_PARTITION: [part], "rows": [len(rows)], "written": [False]})
+            unreported += len(rows)
+            if time.monotonic() - last >= STATUS_EVERY_S and begin + len(rows) < len(partition):
+                yield _status(part, unreported, written=False)
+                unreported, last = 0, time.monotonic()
         _write_part(self.out, part, pd.concat(pieces, ignore_index=True), self.metadata)
-        yield pd.DataFrame({_PARTITION: [part], "rows": [0], "written": [True]})
+        yield _status(part, unreported, written=True)
 
     def _predict(self, batch: pd.DataFrame) -> pd.DataFrame:
         pairs = list(zip(batch["user_id"], batch["item_id"], strict=True))
@@ -202,8 +209,6 @@ def run_batch(task: str, run: str | Path | None, pairs: str | Path, out: str | P
               options: BatchOptions = BatchOptions(), *, progress: bool = True) -> BatchSummary:
     """Run `task` over every row of `pairs`, writing `out/part-*.parquet`; skips partitions
     already written by an earlier run with the same `partition_rows`."""
-    import time
-
     if task not in TASKS:
         raise ValueError(f"unknown batch task {task!r}; choose one of {', '.join(TASKS)}")
     if task != "embed" and not (Path(run) / "config.json").exists() and not Path(run).is_dir():
@@ -230,6 +235,10 @@ def run_batch(task: str, run: str | Path | None, pairs: str | Path, out: str | P
     return BatchSummary(task=task, rows=n_rows, partitions=n_parts, skipped_partitions=len(done),
                         seconds=round(seconds, 2), rows_per_s=round(n_rows / max(seconds, 1e-9), 1),
                         out=str(out), files=sorted(p.name for p in out.glob("part-*.parquet")))
+
+
+def _status(part: int, rows: int, *, written: bool) -> pd.DataFrame:
+    return pd.DataFrame({_PARTITION: [part], "rows": [rows], "written": [written]})
 
 
 def _tagged(rows: pa.Table, part: int) -> pa.Table:

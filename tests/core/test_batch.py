@@ -167,3 +167,17 @@ def test_a_folder_of_parquet_files_is_read_whole_and_other_files_are_ignored(tmp
     (tmp_path / "broken.parquet").write_text("not parquet")
     with pytest.raises(ValueError, match="cannot read it as Parquet"):
         read_pairs(tmp_path, "embed")
+
+
+def test_workers_report_every_row_once_and_rarely(tiny_run, pairs_file, tmp_path, monkeypatch):
+    from elixir_agent.core_model import batch
+
+    partition = pd.read_parquet(pairs_file).head(40).assign(__partition=0)
+    options = BatchOptions(workers=0, batch_size=16)
+    worker = batch.BatchWorker(str(tiny_run.run_dir), "predict", options, str(tmp_path), {0: 40})
+    statuses = list(worker(partition))  # fast batches: one status, with the file written
+    assert [(s["rows"].item(), bool(s["written"].item())) for s in statuses] == [(40, True)]
+    monkeypatch.setattr(batch, "STATUS_EVERY_S", 0.0)  # slow batches: a status after each
+    statuses = list(worker(partition))
+    assert [(s["rows"].item(), bool(s["written"].item())) for s in statuses] == \
+        [(16, False), (16, False), (8, True)]
