@@ -1,15 +1,15 @@
 """Batch predictions, explanations, recommendations and review embeddings, on Ray Data.
 
 The input (Parquet or CSV: `user_id, item_id` pairs, `user_id` alone for `recommend`,
-`review_id, text` for `embed`) is cut
-into partitions of `partition_rows` rows; partition i is written as `OUT/part-00000i.parquet`
-(temp file + rename), so a rerun skips the partitions already on disk and resumes where a crash
-or a kill stopped it. Each partition is one Ray Data block, handed whole to one of a pool of
-actors (`map_batches`), each loading the model once. The actor answers it `batch_size` rows at
-a time and writes its file itself: results never travel back to the driver, which only counts
-the rows done for the progress bar (on a cluster the driver would otherwise receive every
-result and become the bottleneck). `workers=0` runs the same code in this process without Ray
-(the baseline the benchmark compares against, and the fallback where Ray is not installed).
+`review_id, text` for `embed`) is cut into partitions of `partition_rows` rows; partition i is
+written as `OUT/part-00000i.parquet` (temp file + rename), so a rerun skips the partitions
+already on disk and resumes where a crash or a kill stopped it. Each partition is one Ray Data
+block, handed whole to one of a pool of actors (`map_batches`), each loading the model once.
+The actor answers it `batch_size` rows at a time and writes its file itself: results never
+travel back to the driver, which only counts the rows done for the progress bar (on a cluster
+the driver would otherwise receive every result and become the bottleneck). `workers=0` runs
+the same code in this process without Ray (the baseline the benchmark compares against, and the
+fallback where Ray is not installed).
 
 `embed` writes each review's embedding (`review_id`, `embedding`) with the embedder's name,
 dimension, backend and token cut in every file's Parquet metadata: the shards that
@@ -73,10 +73,10 @@ class BatchSummary:
 def read_pairs(path: str | Path, task: str) -> pa.Table:
     """The input rows as an Arrow table: Parquet (a file or a folder of files) or CSV/TSV with
     the task's columns (`user_id, item_id`; recommend: `user_id`; embed: `review_id, text`),
-    as strings. Arrow, not pandas:
-    slicing it into partitions and handing those to Ray copies no rows, where a pandas frame
-    of Python strings costs seconds per million rows to convert on the driver. Raises
-    ValueError naming the file and the missing column or the row with an empty id."""
+    as strings. Arrow, not pandas: slicing it into partitions and handing those to Ray copies
+    no rows, where a pandas frame of Python strings costs seconds per million rows to convert
+    on the driver. Raises ValueError naming the file and the missing column or the row with an
+    empty id."""
     import pyarrow.compute as pc
 
     path = Path(path)
@@ -224,7 +224,8 @@ def run_batch(task: str, run: str | Path | None, pairs: str | Path, out: str | P
             if part not in done]
     expected = {part: min(size, table.num_rows - part * size) for part in range(n_parts)
                 if part not in done}
-    worker_args = dict(run=str(run) if run is not None else None, task=task, options=options, out=str(out), expected=expected)
+    worker_args = dict(run=None if run is None else str(run), task=task, options=options,
+                       out=str(out), expected=expected)
     start = time.perf_counter()
     if todo:
         statuses = _run_ray(todo, worker_args) if options.workers > 0 \

@@ -85,7 +85,8 @@ def build(
     if as_json:
         from elixir_agent.console import echo_json
 
-        echo_json({"out": str(out), "reviews": len(index), "splits": list(splits), "factory": index.factory,
+        echo_json({"out": str(out), "reviews": len(index), "splits": list(splits),
+                   "factory": index.factory,
                    "tuning": index.manifest["tuning"], "embedder": index.manifest["embedder"]})
         return
     console.print(f"[green]wrote[/green] {out}: {len(index)} reviews from {', '.join(splits)}, "
