@@ -47,7 +47,10 @@ class BatchOptions:
 
     workers: int = 1  # Ray actors, each with its own copy of the model; 0: no Ray, one process
     batch_size: int = 256  # rows per model call (explain: generation batch, keep it small)
-    partition_rows: int = 10_000  # rows per output file, the unit of resumption
+    # Rows per output file, the unit of resumption and of what one actor takes. Each partition
+    # is one object the driver puts into Ray's store, a few ms apiece: 2,000 partitions of
+    # 10,000 rows cost 11 s before any work started, 200 of 100,000 under 2 s (20M pairs).
+    partition_rows: int = 100_000
     threads_per_worker: int = 1  # torch threads inside each actor (and in the 0-worker loop)
     ray_address: str | None = None  # None: start a local Ray; "auto" or ray://host:port: a cluster
     k: int = 10  # recommend: items per user

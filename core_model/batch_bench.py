@@ -24,7 +24,7 @@ TARGET_SPEEDUP_2_WORKERS = 1.6
 
 
 def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
-                    batch_size: int = 256, partition_rows: int = 10_000) -> str:
+                    batch_size: int = 4096, partition_rows: int = 100_000) -> str:
     """Measure predict (all rows) and explain (the first `explain_rows`) per pool size.
 
     Partitions are what actors share out (one partition, one actor), so the input should

@@ -40,7 +40,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
 
 def predict(run: Run, pairs: Pairs, out: Out, workers: Workers = 1, ray_address: RayAddress = None,
-            batch_size: BatchSize = 256, partition_rows: PartitionRows = 10_000,
+            batch_size: BatchSize = 4096, partition_rows: PartitionRows = 100_000,
             threads: Threads = 1, cold_start: ColdStart = False) -> None:
     """Overall rating, aspect ratings and aspect importance for every (user, item) pair.
 
@@ -126,12 +126,13 @@ def bench_batch(
                                          "single-process loop.")] = "0,1,2",
     explain_rows: Annotated[int, typer.Option(min=0, help="Rows of --pairs also explained "
                                               "(0: ratings only).")] = 64,
-    batch_size: BatchSize = 256,
-    partition_rows: PartitionRows = 10_000,
+    batch_size: BatchSize = 4096,
+    partition_rows: PartitionRows = 100_000,
 ) -> None:
     """Rows/s of `batch predict` (and `explain`) for each pool size, and whether every pool
     size wrote the same output as the first Ray pool. Each partition goes to one actor: give
-    several partitions per worker (a million pairs at the default 10,000 rows).
+    several partitions per worker (ten per worker: two million pairs at the default
+    100,000 rows, for two workers).
 
     Run with: elixir-agent bench batch --run runs/rb --pairs pairs.parquet --out runs/bench-batch
     """
