@@ -24,11 +24,17 @@ TARGET_SPEEDUP_2_WORKERS = 1.6
 
 
 def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
-                    batch_size: int = 4096, partition_rows: int = 100_000) -> str:
+                    batch_size: int = 4096, partition_rows: int = 100_000,
+                    repeats: int = 1) -> str:
     """Measure predict (all rows) and explain (the first `explain_rows`) per pool size.
 
     Partitions are what actors share out (one partition, one actor), so the input should
-    hold several per worker; explain's partitions are one generation batch of 16 rows."""
+    hold several per worker; explain's partitions are one generation batch of 16 rows.
+    With `repeats` > 1 every pool size runs that many times, rounds interleaved (0, 1, 2,
+    0, 1, 2, ...) so that a slow spell of the machine hits them alike, and the median run
+    is reported beside each run's seconds."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-batch-", dir=out))
@@ -42,18 +48,23 @@ def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
             pq.write_table(read_pairs(pairs, "explain").slice(0, explain_rows), few)
             tasks.append(("explain", few, 16, 16))
         for task, source, size, part_rows in tasks:
-            outputs = {}
-            for workers in pool_sizes:
-                target = scratch / f"{task}-{workers}"
-                summary = run_batch(task, run, source, target,
-                                    BatchOptions(workers=workers, batch_size=size,
-                                                 partition_rows=part_rows), progress=False)
-                outputs[workers] = _read(target)
-                rows.append({"task": task, "workers": workers, "rows": summary.rows,
-                             "seconds": summary.seconds, "rows_per_s": summary.rows_per_s,
-                             "steady_rows_per_s": _steady_rate(target),
-                             "load_average": round(os.getloadavg()[0], 2)})
-                _report(out, rows, pool_sizes)  # partial numbers survive an interruption
+            outputs: dict[int, pd.DataFrame] = {}
+            runs: dict[int, list[dict]] = {workers: [] for workers in pool_sizes}
+            for round_number in range(repeats):
+                for workers in pool_sizes:
+                    target = scratch / f"{task}-{workers}-{round_number}"
+                    summary = run_batch(task, run, source, target,
+                                        BatchOptions(workers=workers, batch_size=size,
+                                                     partition_rows=part_rows), progress=False)
+                    if round_number == 0:
+                        outputs[workers] = _read(target)
+                    runs[workers].append({"seconds": summary.seconds, "rows": summary.rows,
+                                          "steady_rows_per_s": _steady_rate(target),
+                                          "load_average": round(os.getloadavg()[0], 2)})
+                    shutil.rmtree(target, ignore_errors=True)
+                    rows[:] = [r for r in rows if r["task"] != task] + \
+                        [_median_row(task, w, runs[w]) for w in pool_sizes if runs[w]]
+                    _report(out, rows, pool_sizes)  # partial numbers survive an interruption
             reference = next((w for w in pool_sizes if w > 0), pool_sizes[0])
             for row in rows:
                 if row["task"] == task:
@@ -63,6 +74,19 @@ def run_batch_bench(run, pairs, out, pool_sizes, *, explain_rows: int = 64,
         shutil.rmtree(scratch, ignore_errors=True)
         _shutdown_ray()
     return _report(out, rows, pool_sizes)
+
+
+def _median_row(task: str, workers: int, runs: list[dict]) -> dict:
+    """One report row from a pool size's runs: the median run's seconds and rates."""
+    import statistics
+
+    seconds = statistics.median(r["seconds"] for r in runs)
+    steady = [r["steady_rows_per_s"] for r in runs if r["steady_rows_per_s"]]
+    return {"task": task, "workers": workers, "rows": runs[0]["rows"],
+            "seconds": round(seconds, 2), "rows_per_s": round(runs[0]["rows"] / seconds, 1),
+            "steady_rows_per_s": round(statistics.median(steady), 1) if steady else None,
+            "seconds_per_run": [r["seconds"] for r in runs],
+            "load_average": max(r["load_average"] for r in runs)}
 
 
 def _steady_rate(folder: Path) -> float | None:
@@ -93,14 +117,15 @@ def _report(out: Path, rows: list[dict], pool_sizes) -> str:
              f"{os.cpu_count()} CPUs, one torch thread per worker; speed-up against the first "
              f"configuration (workers 0 = the plain single-process loop, no Ray). rows/s counts "
              f"the whole job, model loading and actor start-up included; steady rows/s the rows "
-             f"from the first partition file written to the last.", "",
+             f"from the first partition file written to the last; with several runs per "
+             f"configuration (rounds interleaved) the median run.", "",
              "| task | workers | rows | seconds | rows/s | speed-up | steady rows/s "
-             "| steady speed-up | same output | load avg |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "| steady speed-up | same output | load avg | s per run |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     lines += [f"| {r['task']} | {r['workers']} | {r['rows']} | {r['seconds']} | {r['rows_per_s']} "
               f"| {r['speedup']}x | {r.get('steady_rows_per_s') or '-'} "
               f"| {_times(r.get('steady_speedup'))} | {r.get('same_output_as_first_pool', '-')} "
-              f"| {r['load_average']} |"
+              f"| {r['load_average']} | {', '.join(map(str, r.get('seconds_per_run', [])))} |"
               for r in rows]
     markdown = "\n".join(lines) + "\n"
     (out / "batch.md").write_text(markdown)

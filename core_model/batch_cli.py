@@ -128,6 +128,8 @@ def bench_batch(
                                               "(0: ratings only).")] = 64,
     batch_size: BatchSize = 4096,
     partition_rows: PartitionRows = 100_000,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs of each pool size, rounds "
+                                         "interleaved; the median run is reported.")] = 1,
 ) -> None:
     """Rows/s of `batch predict` (and `explain`) for each pool size, and whether every pool
     size wrote the same output as the first Ray pool. Each partition goes to one actor: give
@@ -140,5 +142,6 @@ def bench_batch(
 
     sizes = [int(w) for w in workers.split(",") if w.strip()]
     report = run_batch_bench(run, pairs, out, sizes, explain_rows=explain_rows,
-                             batch_size=batch_size, partition_rows=partition_rows)
+                             batch_size=batch_size, partition_rows=partition_rows,
+                             repeats=repeats)
     typer.echo(report)

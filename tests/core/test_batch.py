@@ -118,9 +118,11 @@ def test_batch_bench_reports_throughput_with_and_without_start_up(tiny_run, pair
     from elixir_agent.core_model.batch_bench import run_batch_bench
 
     markdown = run_batch_bench(tiny_run.run_dir, pairs_file, tmp_path, [0], explain_rows=4,
-                               batch_size=16, partition_rows=20)
+                               batch_size=16, partition_rows=20, repeats=3)
     report = json.loads((tmp_path / "batch.json").read_text())
     predict, explain = report["rows"]
+    runs = predict["seconds_per_run"]
+    assert len(runs) == 3 and predict["seconds"] == sorted(runs)[1]  # the median run
     assert (predict["task"], predict["rows"], explain["task"], explain["rows"]) == \
         ("predict", 90, "explain", 4)
     assert predict["same_output_as_first_pool"] is True
