@@ -55,7 +55,8 @@ def build(
         show_default=False)] = None,
     embeddings: Annotated[Path | None, typer.Option(
         help="Folder of `batch embed` shards to take the vectors from instead of embedding "
-        "here (the embedder and its backend come from the shards).", show_default=False)] = None,
+        "here (the embedder, its backend and token cut come from the shards; an --embedder "
+        "naming another model is refused).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
     """Embed a prepared dataset's reviews (or take their vectors from `--embeddings`) and
@@ -73,7 +74,8 @@ def build(
     splits = ("train", "valid", "test") if all_splits else ("train",)
     if embeddings is not None:  # query with the model, backend and cut the shards were made with
         record = _shard_record(embeddings)
-        embedder, embedder_backend = record["name"], record.get("backend", "torch")
+        # An --embedder that differs from the shards' model is refused by ReviewIndex.build.
+        embedder, embedder_backend = embedder or record["name"], record.get("backend", "torch")
         max_length = record.get("max_length")
     model = Embedder(embedder, device=device, batch_size=batch_size, backend=embedder_backend,
                      max_length=max_length)

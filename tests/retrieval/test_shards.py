@@ -84,3 +84,4 @@ def test_embedding_on_ray_equals_the_plain_loop(ratebeer_dataset, shards, tmp_pa
     ids = ratebeer_dataset.split("train")["review_id"].astype(str).tolist()
     np.testing.assert_allclose(read_embedding_shards(tmp_path, ids)[0],
                                read_embedding_shards(shards, ids)[0], atol=1e-6)
+
