@@ -95,8 +95,6 @@ def _steady_rate(folder: Path) -> float | None:
     parts = sorted(folder.glob("part-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
     if len(parts) < 3:
         return None
-    import pyarrow.parquet as pq
-
     span = (parts[-1].stat().st_mtime_ns - parts[0].stat().st_mtime_ns) / 1e9
     if span <= 0:  # written within one clock tick: too fast to time
         return None

@@ -73,7 +73,9 @@ def build(
     dataset = load_prepared(data)
     splits = ("train", "valid", "test") if all_splits else ("train",)
     if embeddings is not None:  # query with the model, backend and cut the shards were made with
-        record = _shard_record(embeddings)
+        from elixir_agent.retrieval.shards import shard_record
+
+        record = shard_record(embeddings)
         # An --embedder that differs from the shards' model is refused by ReviewIndex.build.
         embedder, embedder_backend = embedder or record["name"], record.get("backend", "torch")
         max_length = record.get("max_length")
@@ -232,21 +234,6 @@ def bench_embedder(
     Console(stderr=True).print((out / "embedder.md").read_text())
     if not report["target"]["met_by"]:
         Console(stderr=True).print("[yellow]no backend met the speed-up and recall target[/yellow]")
-
-
-def _shard_record(folder: Path) -> dict:
-    import json
-
-    import pyarrow.parquet as pq
-
-    from elixir_agent.retrieval.shards import EMBEDDER_METADATA, ShardError
-
-    files = sorted(folder.glob("part-*.parquet"))
-    metadata = pq.read_schema(files[0]).metadata or {} if files else {}
-    if EMBEDDER_METADATA not in metadata:
-        raise ShardError(f"{folder} holds no `batch embed` shards (part-*.parquet with an "
-                         "embedder record); write them with `elixir-agent batch embed`")
-    return json.loads(metadata[EMBEDDER_METADATA])
 
 
 def _sizes(text: str) -> tuple[int, ...]:

@@ -28,10 +28,6 @@ from elixir_agent.retrieval import faiss_ops
 # (docs/scaling.md) 10 per hit found 0.936 of the true top 10 and 20 per hit 0.988, for
 # 0.1 ms more a query: the 4-bit codes' order is what limits recall, not the probing.
 DEFAULT_SHORTLIST_FACTOR = 20
-# Lists probed per query. Real review embeddings spread their neighbours over more lists
-# than clustered synthetic vectors: on 49,577 RateBeer reviews (256 lists, 96 4-bit codes,
-# short list 200) 32 probes found 0.944 of the true top 10 and 64 probes 0.966.
-COMPRESSED_NPROBE = 64
 
 
 def compressed_factory(n_vectors: int, dimension: int) -> str:
@@ -97,7 +93,7 @@ def build_from_shards(shards: Iterable[np.ndarray | str | Path], *, count: int, 
     if done != count:
         raise ValueError(f"shards held {done} vectors, {count} were announced")
     vectors.flush()
-    faiss_ops.apply_tuning(index, faiss_ops.default_tuning(index, nprobe or COMPRESSED_NPROBE))
+    faiss_ops.apply_tuning(index, faiss_ops.default_tuning(index, nprobe))
     return index, BuildReport(count=count, train_points=len(train_sample),
                               train_s=round(train_s, 2), add_s=round(time.perf_counter() - start, 2))
 

@@ -81,7 +81,7 @@ class ReviewIndex:
         IVF-PQ codes sized to the corpus for `factory="compressed"` (see the module docstring).
 
         `tuning` sets search-time parameters ("nprobe=64", "efSearch=128"); by default
-        IVF indexes search DEFAULT_NPROBE lists (COMPRESSED_NPROBE for lossy codes) and HNSW
+        IVF indexes search DEFAULT_NPROBE lists (LOSSY_NPROBE for lossy codes) and HNSW
         uses efSearch=DEFAULT_EF_SEARCH. `embeddings`: a folder of `batch embed` shards to
         take the vectors from instead of embedding here (written with `embedder`'s model).
         """
@@ -110,10 +110,7 @@ class ReviewIndex:
         index = faiss_ops.make_index(embedder.dimension, factory)
         faiss_ops.train_if_needed(index, vectors, factory)
         index.add(vectors)
-        if tuning is None:
-            lossy = faiss_ops.approximate_codes(index)
-            tuning = faiss_ops.default_tuning(
-                index, compressed.COMPRESSED_NPROBE if lossy else faiss_ops.DEFAULT_NPROBE)
+        tuning = faiss_ops.default_tuning(index) if tuning is None else tuning
         faiss_ops.apply_tuning(index, tuning)
         now = _now()
         manifest = {

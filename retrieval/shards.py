@@ -35,12 +35,7 @@ def read_embedding_shards(folder: str | Path, review_ids: Sequence[str],
     ignored (shards may cover more splits than the index)."""
     import pyarrow.parquet as pq
 
-    folder = Path(folder)
-    files = sorted(folder.glob("part-*.parquet"))
-    if not files:
-        raise ShardError(f"{folder} holds no part-*.parquet shards; write them with "
-                         "`elixir-agent batch embed --pairs REVIEWS --out "
-                         f"{folder}` (REVIEWS: a file with review_id and text columns)")
+    files = _shard_files(Path(folder))
     record = None
     wanted = {review_id: row for row, review_id in enumerate(review_ids)}
     vectors: np.ndarray | None = None
@@ -68,6 +63,24 @@ def read_embedding_shards(folder: str | Path, review_ids: Sequence[str],
                          f"in {folder} (e.g. {', '.join(map(str, missing))}); embed the same "
                          "reviews the index is built from (the same splits)")
     return vectors, record
+
+
+def shard_record(folder: str | Path) -> dict[str, Any]:
+    """The embedder record of the shards in `folder` (read from the first one's metadata):
+    the model, backend and token cut to embed queries with."""
+    import pyarrow.parquet as pq
+
+    first = _shard_files(Path(folder))[0]
+    return _record(first, pq.read_schema(first).metadata or {})
+
+
+def _shard_files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("part-*.parquet"))
+    if not files:
+        raise ShardError(f"{folder} holds no part-*.parquet shards; write them with "
+                         "`elixir-agent batch embed --pairs REVIEWS --out "
+                         f"{folder}` (REVIEWS: a file with review_id and text columns)")
+    return files
 
 
 def _record(path: Path, metadata: dict[bytes, bytes]) -> dict[str, Any]:
