@@ -121,7 +121,16 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
         valid_labels = encode_targets(tokenizer, valid.texts, model_cfg.max_target_tokens)
         if model_cfg.min_new_tokens is None:
             model_cfg = replace(model_cfg, min_new_tokens=typical_length(train_labels))
+    if model_cfg.item_context_words > 0 and not (model_cfg.text
+                                                 and causal.is_causal_spec(model_cfg.backbone)):
+        raise ValueError("item_context_words needs a causal backbone (--backbone smollm2, a "
+                         "causal LM directory or a .gguf file); set it to 0 for T5")
     model = build_model(model_cfg, training_means(train))
+    if model.item_context is not None:
+        names = [artifacts.item_names.get(item) for item in artifacts.items.ids]
+        model.item_context.fill(train.users.tolist(), train.items.tolist(), train.texts, names,
+                                tokenizer, model_cfg.item_context_words,
+                                model_cfg.user_context_words)
     if model.rating.interaction is not None:  # negatives are drawn by training popularity
         counts = torch.bincount(train.items, minlength=model_cfg.n_items).float()
         model.rating.interaction.log_popularity.copy_((1 + counts).log())

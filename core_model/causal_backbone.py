@@ -142,7 +142,9 @@ class CausalBackbone(nn.Module):
     """A causal LM driven by soft prompts, with the T5 backbone's call signature.
 
     `forward(inputs_embeds=prompts, attention_mask, labels)` returns the mean NLL of the
-    review tokens; `generate(inputs_embeds=prompts, ...)` returns only the new tokens.
+    review tokens; `generate(inputs_embeds=prompts, ...)` returns only the new tokens. Both
+    take optional `context_ids`/`context_mask`: plain tokens read before the prompts (the
+    item context, item_context.py).
     The prompts are scaled to the RMS of the token embeddings: the generator ends in a
     LayerNorm (RMS 1) while SmolLM2's embeddings have RMS about 0.14, and a prefix ten times
     louder than any word would drown the pretrained attention at the start of training.
@@ -175,27 +177,44 @@ class CausalBackbone(nn.Module):
         dtype = self.base.get_input_embeddings().weight.dtype
         return (prompts * self.prompt_scale).to(dtype)
 
+    def _lead(self, prompts: torch.Tensor, attention_mask: torch.Tensor,
+              context_ids: torch.Tensor | None, context_mask: torch.Tensor | None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`[context tokens ; soft prompts]` and their mask. The context is left-padded, so
+        the prompts and the review sit right after it in every row; the rotary positions
+        are relative, so a row's padding shifts nothing it attends to."""
+        prefix = self._prefix(prompts)
+        if context_ids is None:
+            return prefix, attention_mask
+        context = self.base.get_input_embeddings()(context_ids).to(prefix.dtype)
+        return (torch.cat([context, prefix], dim=1),
+                torch.cat([context_mask.to(attention_mask.dtype), attention_mask], dim=1))
+
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
-                labels: torch.Tensor) -> CausalLMOutput:
-        n_prompts = inputs_embeds.size(1)
+                labels: torch.Tensor, context_ids: torch.Tensor | None = None,
+                context_mask: torch.Tensor | None = None) -> CausalLMOutput:
+        lead, lead_mask = self._lead(inputs_embeds, attention_mask, context_ids, context_mask)
+        n_lead = lead.size(1)
         known = labels != -100
         tokens = self.base.get_input_embeddings()(labels.clamp(min=0))  # (B, T, w)
-        embeds = torch.cat([self._prefix(inputs_embeds), tokens], dim=1)
-        mask = torch.cat([attention_mask, known.long()], dim=1)
+        embeds = torch.cat([lead, tokens.to(lead.dtype)], dim=1)
+        mask = torch.cat([lead_mask, known.long()], dim=1)
         logits = self.lm(inputs_embeds=embeds, attention_mask=mask).logits
-        # Position P-1+t predicts review token t: the last prompt predicts the first word.
-        predicted = logits[:, n_prompts - 1: -1].float()
+        # Position L-1+t predicts review token t: the last prompt predicts the first word.
+        predicted = logits[:, n_lead - 1: -1].float()
         loss = F.cross_entropy(predicted.reshape(-1, predicted.size(-1)), labels.reshape(-1),
                                ignore_index=-100)
         return CausalLMOutput(loss=loss, logits=None)
 
-    def generate(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, **kwargs
-                 ) -> torch.Tensor:
+    def generate(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
+                 context_ids: torch.Tensor | None = None,
+                 context_mask: torch.Tensor | None = None, **kwargs) -> torch.Tensor:
         tokenizer_ids = {"pad_token_id": self.config.pad_token_id or self.config.eos_token_id,
                          "eos_token_id": self.config.eos_token_id}
         with warnings.catch_warnings():
             # The prefix is soft prompts, not tokens: penalties and n-gram blocking apply to
             # the review alone, which is what we want; the library warns about it every call.
             warnings.filterwarnings("ignore", message=".*inputs_embeds.*without `input_ids`")
-            return self.lm.generate(inputs_embeds=self._prefix(inputs_embeds),
-                                    attention_mask=attention_mask, **tokenizer_ids, **kwargs)
+            lead, mask = self._lead(inputs_embeds, attention_mask, context_ids, context_mask)
+            return self.lm.generate(inputs_embeds=lead, attention_mask=mask, **tokenizer_ids,
+                                    **kwargs)

