@@ -17,14 +17,19 @@ from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
 
-@pytest.fixture(scope="module")
-def context_run(tiny_data, tmp_path_factory):
+def _train_with_context(tiny_data, tmp_path_factory, **context):
     texts = list(load_prepared(tiny_data).split("train")["text"])
     lm = write_tiny_causal_lm(tmp_path_factory.mktemp("lm") / "tiny-llama", texts)
-    run = tmp_path_factory.mktemp("context_run") / "run"
-    train_tiny(tiny_data, run, backbone=str(lm), finetune="lora", max_text_steps=6,
-               text_lr=1e-2, rating_epochs=1, item_context_words=6, item_context_tokens=40)
+    run = tmp_path_factory.mktemp("run") / "run"
+    train_tiny(tiny_data, run, backbone=str(lm), finetune="lora", max_text_steps=4,
+               text_lr=1e-2, rating_epochs=1, item_context_words=6, item_context_tokens=40,
+               **context)
     return run
+
+
+@pytest.fixture(scope="module")
+def context_run(tiny_data, tmp_path_factory):
+    return _train_with_context(tiny_data, tmp_path_factory)
 
 
 def _context_ids(model, user: int, item: int) -> list[int]:
@@ -88,13 +93,8 @@ def test_a_t5_run_refuses_the_item_context(tiny_data, tmp_path):
 
 @pytest.fixture(scope="module")
 def voiced_run(tiny_data, tmp_path_factory):
-    texts = list(load_prepared(tiny_data).split("train")["text"])
-    lm = write_tiny_causal_lm(tmp_path_factory.mktemp("lm") / "tiny-llama", texts)
-    run = tmp_path_factory.mktemp("voiced_run") / "run"
-    train_tiny(tiny_data, run, backbone=str(lm), finetune="lora", max_text_steps=4,
-               text_lr=1e-2, rating_epochs=1, item_context_words=6, item_context_tokens=40,
-               user_context_words=4, user_context_tokens=16)
-    return run
+    return _train_with_context(tiny_data, tmp_path_factory, user_context_words=4,
+                               user_context_tokens=16)
 
 
 def test_the_user_context_is_their_own_review_of_another_item(voiced_run, tiny_data):
