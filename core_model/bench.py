@@ -309,8 +309,9 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
     fluency = FluencyScorer(options.fluency_model) if options.fluency else None
     table: dict = {"n_pairs": len(data.pairs), "n_personal": len(data.personal),
                    "reference": reference_row(data, fluency), "variants": {},
-                   "latency_ms": {}, "selection": {}}
+                   "latency_ms": {}, "selection": {}, "defaults": {}}
     for name, (run_dir, rec) in recs.items():
+        table["defaults"][name] = rec.default_decoding().mode  # what `explain` uses
         sampled = None
         for mode in options.decodings:
             decoding = Decoding("greedy")
@@ -371,13 +372,19 @@ def _targets(report: dict) -> dict:
 
 
 def _backbone_targets(table: dict | None, retrieval: list[dict]) -> dict:
-    """The issue's review targets, for the SmolLM2 backbone's sampled variant."""
+    """The issue's review targets, for the SmolLM2 backbone's default decoding: the one
+    chosen on validation at training, which `explain` uses (sampled for reports written
+    before the defaults were recorded)."""
     if table is None or "SmolLM2 + LoRA, sample" not in table["variants"]:
         return {}
-    lm = table["variants"]["SmolLM2 + LoRA, sample"]
+    judged = f"SmolLM2 + LoRA, {table.get('defaults', {}).get('SmolLM2 + LoRA', 'sample')}"
+    if judged not in table["variants"]:
+        judged = "SmolLM2 + LoRA, sample"
+    lm = table["variants"][judged]
     t5 = table["variants"].get("random T5, sample") or table["variants"].get("random T5, greedy")
     fp32 = table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
     out = {
+        "lm_variant_judged": judged,
         "lm_unique_at_least_90": lm["unique"] >= 90,
         "lm_distinct2_at_least_25": lm["distinct2"] >= 25,
         "lm_bleu4_above_retrieval": all(lm["bleu4"] > r["bleu4"] for r in retrieval),

@@ -10,6 +10,7 @@ from elixir_agent.core_model.bench import BenchOptions, run_bench
 from elixir_agent.core_model.bench_text import personalisation, sentiment_agreement
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.decoding_selection import best_decoding, distinct2_floor
+from elixir_agent.core_model.inference import ElixirRecommender
 from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
@@ -87,6 +88,10 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     expected = sentiment_agreement([r["reference"] for r in rows], truth, (1, 5))
     assert table["reference"]["agreement"] == pytest.approx(expected["agreement"])
     assert "p50" in table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
-    assert "lm_unique_at_least_90" in json.loads(
-        (tmp_path / "report" / "report.json").read_text())["targets"]
+    targets = json.loads((tmp_path / "report" / "report.json").read_text())["targets"]
+    assert "lm_unique_at_least_90" in targets
+    # The targets judge the decoding `explain` uses by default, whichever that is.
+    default = ElixirRecommender.from_run(lm_run).default_decoding().mode
+    assert targets["lm_variant_judged"] == f"SmolLM2 + LoRA, {default}"
+    assert table["defaults"]["SmolLM2 + LoRA"] == default
     assert "## Reviews by backbone and decoding" in report.markdown
