@@ -70,11 +70,15 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     options = BenchOptions(preset="tiny", eval_pairs=40, latency_runs=1, latency_tokens=4,
                            threads=1, progress=False, ablations=False, rating_seeds=0,
                            t5_run=t5_run, lm_run=lm_run, fluency_model=str(lm),
-                           personal_items=2, personal_users=2, quantized_latency=False)
+                           personal_items=2, personal_users=2)
     report = run_bench(tiny_data, tmp_path / "report", options)
     table = json.loads((tmp_path / "report" / "report.json").read_text())["backbones"]
+    default = ElixirRecommender.from_run(lm_run).default_decoding().mode
+    # bf16 and int8 are scored at the decoding `explain` uses by default.
     assert set(table["variants"]) == {"random T5, greedy", "random T5, sample",
-                                      "SmolLM2 + LoRA, greedy", "SmolLM2 + LoRA, sample"}
+                                      "SmolLM2 + LoRA, greedy", "SmolLM2 + LoRA, sample",
+                                      f"SmolLM2 + LoRA bf16, {default}",
+                                      f"SmolLM2 + LoRA int8, {default}"}
     for scores in table["variants"].values():
         assert 0 <= scores["unique"] <= 100 and scores["fluency_nll"] > 0
         assert 0 <= scores["agreement"] <= 1 and 0 <= scores["personalisation"] <= 100
@@ -91,7 +95,6 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     targets = json.loads((tmp_path / "report" / "report.json").read_text())["targets"]
     assert "lm_unique_at_least_90" in targets
     # The targets judge the decoding `explain` uses by default, whichever that is.
-    default = ElixirRecommender.from_run(lm_run).default_decoding().mode
     assert targets["lm_variant_judged"] == f"SmolLM2 + LoRA, {default}"
     assert table["defaults"]["SmolLM2 + LoRA"] == default
     assert "## Reviews by backbone and decoding" in report.markdown
