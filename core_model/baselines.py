@@ -142,6 +142,6 @@ class ReviewRetriever:
         rows = self.by_item.get(item, [])
         if not rows:
             return ""
-        block = self.matrix[rows]
-        sims = np.asarray((block @ block.T).sum(axis=1)).ravel()
-        return self.texts[rows[int(np.argmax(sims))]]
+        from elixir_agent.core_model.item_context import most_central
+
+        return self.texts[most_central(self.matrix, rows, 1)[0]]

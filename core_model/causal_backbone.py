@@ -197,7 +197,7 @@ class CausalBackbone(nn.Module):
         n_lead = lead.size(1)
         known = labels != -100
         tokens = self.base.get_input_embeddings()(labels.clamp(min=0))  # (B, T, w)
-        embeds = torch.cat([lead, tokens.to(lead.dtype)], dim=1)
+        embeds = torch.cat([lead, tokens], dim=1)
         mask = torch.cat([lead_mask, known.long()], dim=1)
         logits = self.lm(inputs_embeds=embeds, attention_mask=mask).logits
         # Position L-1+t predicts review token t: the last prompt predicts the first word.

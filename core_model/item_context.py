@@ -54,11 +54,16 @@ def central_reviews(groups: list[int], texts: list[str], n_groups: int,
             by_group[group].append(row)
     chosen: list[list[int]] = [[] for _ in range(n_groups)]
     for group, rows in by_group.items():
-        block = matrix[rows]
-        centrality = np.asarray((block @ block.T).sum(axis=1)).ravel()
-        order = np.argsort(-centrality, kind="stable")[:slots]
-        chosen[group] = [rows[k] for k in order]
+        chosen[group] = most_central(matrix, rows, slots)
     return chosen
+
+
+def most_central(matrix, rows: list[int], k: int) -> list[int]:
+    """The `k` of `rows` with the highest summed cosine to the others (rows of `matrix`
+    L2-normalised), most central first; ties keep the rows' order."""
+    block = matrix[rows]
+    centrality = np.asarray((block @ block.T).sum(axis=1)).ravel()
+    return [rows[n] for n in np.argsort(-centrality, kind="stable")[:k]]
 
 
 def _encode_within(tokenizer, make_text, words: int, width: int) -> list[int]:
