@@ -251,7 +251,7 @@ def _params(rec: ElixirRecommender, summary: dict) -> dict:
 
 def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
              options: BenchOptions, four_bit: bool = False) -> dict:
-    """CPU explanation latency for exactly `latency_tokens` new tokens: fp32, int8 (dynamic),
+    """CPU explanation latency for exactly `latency_tokens` new tokens: fp32, bf16, int8 weights,
     and 4-bit (bitsandbytes) when asked; a precision that cannot load says why instead."""
     out: dict = {}
     user, item = pairs.user_id.iloc[0], pairs.item_id.iloc[0]

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 from elixir_agent.core_model.checkpoint import RunArtifacts, RunDirError, load_model
 from elixir_agent.core_model.decoding import Decoding, pair_seed
@@ -109,7 +108,7 @@ class ElixirRecommender:
     def from_run(cls, run_dir: str | Path, *, device: str | None = None, int8: bool = False,
                  bf16: bool = False, quantize: str | None = None, ratings_only: bool = False,
                  verify: bool = True, defer_text: bool = False) -> ElixirRecommender:
-        """Load a run directory. `int8` applies dynamic int8 quantization (CPU only);
+        """Load a run directory. `int8` keeps the text decoder's weights in int8 (CPU only);
         `bf16` keeps the text decoder in bfloat16 (half the memory traffic per token);
         `quantize` ("8bit"/"4bit") re-loads the backbone through bitsandbytes; `ratings_only`
         skips the text model (predictions only, `explain` is then an error). `verify` checks
@@ -120,7 +119,7 @@ class ElixirRecommender:
         if device is None:
             device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8 and device != "cpu":
-            raise ValueError("int8 dynamic quantization runs on CPU only; use device='cpu'")
+            raise ValueError("int8 weights run on CPU only; use device='cpu'")
         if int8 and bf16:
             raise ValueError("choose one of int8 and bf16 for the text decoder")
         run_dir = Path(run_dir)
@@ -348,7 +347,7 @@ class ElixirRecommender:
 def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,
             bf16: bool = False) -> Elixir:
     """The loaded model on its device (bitsandbytes places its own); with `int8`, the text
-    decoder's linear layers in dynamic int8; with `bf16`, the text decoder in bfloat16.
+    decoder's linear weights in int8 (int8_weights.py); with `bf16`, the decoder in bfloat16.
 
     Only the decoder: it is where the time goes (each review token reads all its weights),
     while the rating model is small and its numbers are what the answers quote, so they stay
@@ -357,8 +356,10 @@ def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,
     if quantize in (None, "none"):
         model = model.to(device)
     if int8 and model.backbone is not None:
-        model.backbone = torch.ao.quantization.quantize_dynamic(model.backbone, {nn.Linear},
-                                                                dtype=torch.qint8)
+        from elixir_agent.core_model.int8_weights import quantize_linear_weights
+
+        quantize_linear_weights(model.backbone, torch.bfloat16 if cpu_has_fast_bf16()
+                                else torch.float32)
     if bf16 and model.backbone is not None and quantize in (None, "none"):
         if device == "cpu" and not cpu_has_fast_bf16():
             warnings.warn("this CPU has no native bfloat16 instructions (AVX512-BF16 or AMX): "
