@@ -38,9 +38,13 @@ PlannerOpt = Annotated[Planner | None, typer.Option(
     "--planner", help="Default: tool-calling for provider:model, routed otherwise.")]
 MemoryOpt = Annotated[Path | None, typer.Option(
     help="SQLite conversation file (default for chat: the user cache directory).")]
+Int8Opt = Annotated[bool, typer.Option(
+    "--int8", help="Generated reviews from int8 decoder weights (CPU): with a SmolLM2 run about "
+    "2.3x faster at the same quality (docs/core-benchmark.md).")]
 
 
-def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | None = None):
+def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | None = None,
+           int8: bool = False):
     from elixir_agent.agent.context import build_context, check_paths, resolve_llm_choice
 
     check_paths(run, index, data)  # a wrong path fails at once, before any heavy import
@@ -50,7 +54,7 @@ def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | N
 
     llm, notices = resolve_llm_choice(llm)
     with status(f"loading {run}, {data}" + (f" and {index}" if index else "")):
-        loaded = build_context(run, index, data, user=user)
+        loaded = build_context(run, index, data, user=user, int8=int8)
     for notice in notices:  # which writer answers (--llm auto), once everything loaded
         typer.echo(notice, err=True)
     with status(f"starting the agent (--llm {llm})"):
@@ -84,12 +88,12 @@ def ask(question: Annotated[str, typer.Argument(help="The question.")], run: Run
         planner: PlannerOpt = None, memory: MemoryOpt = None,
         conversation: Annotated[str, typer.Option(help="Conversation id.")] = "cli",
         as_json: Annotated[bool, typer.Option("--json", help="Print the Turn as JSON.")] = False,
-        ) -> None:
+        int8: Int8Opt = False) -> None:
     """Ask one question; prints the answer, the citations and the verification.
 
     Run with: elixir-agent ask --run RUN --index IDX --data DIR --user U --item I "Why?"
     """
-    agent = _agent(run, index, data, llm, planner, memory, user=user)
+    agent = _agent(run, index, data, llm, planner, memory, user=user, int8=int8)
     _print_turn(agent.ask(question, conversation_id=conversation, user_id=user, item_id=item),
                 as_json)
 
@@ -97,14 +101,16 @@ def ask(question: Annotated[str, typer.Argument(help="The question.")], run: Run
 def chat(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")],
          index: IndexOpt = None, item: Annotated[str | None, typer.Option("--item")] = None,
          llm: LlmOpt = "auto", planner: PlannerOpt = None, memory: MemoryOpt = None,
-         conversation: Annotated[str, typer.Option(help="Conversation id.")] = "chat") -> None:
+         conversation: Annotated[str, typer.Option(help="Conversation id.")] = "chat",
+         int8: Int8Opt = False) -> None:
     """A terminal conversation; it resumes where `--conversation` left off. Ctrl-D ends it.
 
     Run with: elixir-agent chat --run RUN --index IDX --data DIR --user U
     """
     from elixir_agent.agent.context import default_memory_path
 
-    agent = _agent(run, index, data, llm, planner, memory or default_memory_path(), user=user)
+    agent = _agent(run, index, data, llm, planner, memory or default_memory_path(), user=user,
+                   int8=int8)
     first = True
     while True:
         try:

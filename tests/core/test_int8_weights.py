@@ -47,3 +47,15 @@ def test_only_plain_linears_are_replaced():
     assert isinstance(model[2][0], Int8WeightOnlyLinear)
     assert type(model[3]) is Adapted
     assert model(torch.randn(3, 8)).shape == (3, 4)
+
+
+def test_the_agent_loads_an_int8_decoder_when_asked(tiny_run):
+    from elixir_agent.agent.context import build_context
+
+    loaded = build_context(tiny_run.run_dir, None, tiny_run.data_dir, int8=True)
+    recommender = loaded.context.recommender
+    user, item = recommender.artifacts.users.ids[0], recommender.artifacts.items.ids[0]
+    plain = tiny_run.recommender().predict(user, item)
+    assert recommender.predict(user, item).rating == plain.rating  # ratings stay fp32
+    assert isinstance(recommender.explain(user, item, max_new_tokens=6), str)
+    assert any(isinstance(m, Int8WeightOnlyLinear) for m in recommender.model.backbone.modules())
