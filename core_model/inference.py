@@ -341,7 +341,14 @@ class ElixirRecommender:
         seeds = [pair_seed(str(u), str(i), decoding.seed) for u, i in pairs]
         ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens,
                                   decoding=decoding, seeds=seeds, **extra)
-        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+        return [review_text(t) for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+def review_text(decoded: str) -> str:
+    """A generated review up to its first line break. Training reviews are one line (the
+    tokenizer joins their whitespace), so a line break is the decoder running on into the
+    layout of its context ("<item name>\nAnother review: ..."), not more review."""
+    return decoded.split("\n", 1)[0].strip()
 
 
 def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,

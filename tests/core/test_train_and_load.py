@@ -243,3 +243,12 @@ def _train_config(run):
     from elixir_agent.core_model.config import TrainConfig
 
     return TrainConfig(**json.loads((run / "config.json").read_text())["train"])
+
+
+def test_a_review_ends_at_its_first_line_break(tiny_run, monkeypatch):
+    # A decoder that runs on past the review starts its context's layout on a new line.
+    rec = tiny_run.recommender()
+    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
+    monkeypatch.setattr(rec.tokenizer, "batch_decode", lambda ids, **_: [
+        " the rooms were clean and the staff kind. \nThe Caribe Club Princess has"] * len(ids))
+    assert rec.explain(user, item, max_new_tokens=4) == "the rooms were clean and the staff kind."
