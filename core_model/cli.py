@@ -220,8 +220,9 @@ def explain_command(
     min_new_tokens: Annotated[int | None, typer.Option(
         help="Shortest review in tokens (default: the run's median training review length).")] = None,
     int8: Annotated[bool, typer.Option(
-        help="The text decoder in dynamic int8 on CPU; ratings unchanged. With SmolLM2 "
-             "reviews come 3x faster but read worse (docs/core-benchmark.md).")] = False,
+        help="The text decoder's weights in int8 on CPU (activations stay float); ratings "
+             "unchanged. With SmolLM2 reviews come 2.3x faster and read as in fp32 "
+             "(docs/core-benchmark.md).")] = False,
     bf16: Annotated[bool, typer.Option(
         help="The text decoder in bfloat16; ratings unchanged. With SmolLM2 on a CPU with "
              "bf16 instructions (AVX512-BF16, AMX) reviews come about 1.8x faster; elsewhere "
