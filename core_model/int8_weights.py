@@ -4,8 +4,9 @@ Writing a review reads every weight of the decoder once per token, for one row a
 on a CPU its speed is set by how many bytes the weights take, not by arithmetic. Storing each
 linear layer's weight in int8 (one scale per output row) reads a quarter of fp32's bytes. The
 activations stay in floating point: PyTorch's dynamic int8 (`quantize_dynamic`) also rounds
-each layer's input to 8 bits, and on SmolLM2 that cost the reviews about a third of their
-BLEU-4 (docs/core-benchmark.md), while rounding only the weights costs nothing measurable.
+each layer's input to 8 bits, and on SmolLM2 that cost the reviews nearly half their
+BLEU-4 (2.92 to 1.61, docs/core-benchmark.md), while rounding only the weights costs
+nothing measurable.
 
 One token (a row or a few) goes through `torch._weight_int8pack_mm`, a fused kernel that
 reads the int8 weight directly. A long prompt (many rows) is arithmetic-bound, where that
