@@ -89,6 +89,10 @@ def train_command(
         min=0, help="With the item context: the decoder first reads one of the user's own "
                     "training reviews cut to this many words (cpu-lm: 16, gpu: 32; 0 = off).")
                                   ] = None,
+    rating_text: Annotated[bool | None, typer.Option(
+        "--rating-text/--no-rating-text",
+        help="With the item context: it ends with the rating in words (\"Rated 4.5 of 5.\"), "
+             "the true one in training and the predicted one when writing.")] = None,
     rating_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the rating phase.")
                              ] = None,
     text_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the text phase.")
@@ -128,7 +132,7 @@ def train_command(
                  d=d, n_prompts=prompts, importance_weight=importance_weight,
                  text=None if text else False, rating_prompt=rating_prompt,
                  item_context_words=item_context_words,
-                 user_context_words=user_context_words)
+                 user_context_words=user_context_words, rating_text=rating_text)
     if backbone is not None and finetune is None:
         from elixir_agent.core_model.causal_backbone import is_causal_spec
 

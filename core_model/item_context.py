@@ -26,6 +26,9 @@ import torch
 import torch.nn as nn
 
 CONTEXT_SLOTS = 2  # the most central review, and the next one for its own author
+# `rating_text`: the rating is written to the nearest half star, 1 to 5 (the common scale).
+RATING_STEPS = [1 + step / 2 for step in range(9)]
+RATING_TOKENS = 12  # room for " Rated 4.5 of 5." in any subword vocabulary
 
 
 def context_text(name: str | None, review: str, words: int) -> str:
@@ -38,6 +41,11 @@ def context_text(name: str | None, review: str, words: int) -> str:
 def user_text(review: str, words: int) -> str:
     """The text one user's context reads as, before the item's."""
     return f"This reviewer once wrote: {' '.join(review.split()[:words])}\n"
+
+
+def rating_text(rating: float) -> str:
+    """The words that end the context with `rating_text` (after "This review:")."""
+    return f" Rated {rating:g} of 5."
 
 
 def central_reviews(groups: list[int], texts: list[str], n_groups: int,
@@ -83,7 +91,7 @@ class ItemContext(nn.Module):
     `n_users`) the same per user: a review of the user's own, about another item."""
 
     def __init__(self, n_items: int, max_tokens: int, slots: int = CONTEXT_SLOTS,
-                 n_users: int = 0, user_tokens: int = 0):
+                 n_users: int = 0, user_tokens: int = 0, rating_text: bool = False):
         super().__init__()
         # int32: the buffer is items x slots x tokens (56 tokens: 448 bytes an item).
         self.register_buffer("ids", torch.zeros(n_items, slots, max_tokens, dtype=torch.int32))
@@ -96,6 +104,12 @@ class ItemContext(nn.Module):
             self.register_buffer("user_lengths", torch.zeros(n_users, slots, dtype=torch.long))
             self.register_buffer("user_items", torch.full((n_users, slots), -1,
                                                           dtype=torch.long))
+        self.has_ratings = rating_text
+        if rating_text:  # one left-padded row per half star
+            self.register_buffer("rating_ids", torch.zeros(len(RATING_STEPS), RATING_TOKENS,
+                                                           dtype=torch.int32))
+            self.register_buffer("rating_lengths", torch.zeros(len(RATING_STEPS),
+                                                               dtype=torch.long))
 
     @property
     def max_tokens(self) -> int:
@@ -113,23 +127,44 @@ class ItemContext(nn.Module):
         _fill_table(self.ids, self.lengths, self.authors, items, users, texts, pad,
                     lambda item, review: lambda n: context_text(names[item], review, n),
                     tokenizer, words)
+        if self.has_ratings:
+            self.rating_ids.fill_(pad)
+            for step, rating in enumerate(RATING_STEPS):
+                tokens = tokenizer(rating_text(rating), add_special_tokens=False)["input_ids"]
+                tokens = tokens[-RATING_TOKENS:]
+                self.rating_ids[step, RATING_TOKENS - len(tokens):] = torch.tensor(
+                    tokens, dtype=torch.int32)
+                self.rating_lengths[step] = len(tokens)
         if self.has_users:
             _fill_table(self.user_ids, self.user_lengths, self.user_items, users, items, texts,
                         pad, lambda user, review: lambda n: user_text(review, n), tokenizer,
                         user_words)
 
     def lookup(self, users: torch.Tensor, items: torch.Tensor,
-               cold_items: torch.Tensor | None = None, cold_users: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, L) token ids and (B, L) attention mask, left-padded: the user's text, then the
-        item's. A cold id reads none; a row never reads the review it is about (the item's
-        first review by this user, or the user's first review of this item: the second then)."""
+               cold_items: torch.Tensor | None = None, cold_users: torch.Tensor | None = None,
+               ratings: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, L) token ids and (B, L) attention mask, left-padded: the user's text, the
+        item's, then (with `rating_text`) `ratings` in words. A cold id reads none; a row
+        never reads the review it is about (the item's first review by this user, or the
+        user's first review of this item: the second then)."""
         ids, mask = _pick(self.ids, self.lengths, self.authors, items, users, cold_items)
+        parts = [(ids, mask)]
         if self.has_users:
-            user_ids, user_mask = _pick(self.user_ids, self.user_lengths, self.user_items,
-                                        users, items, cold_users)
-            ids, mask = torch.cat([user_ids, ids], dim=1), torch.cat([user_mask, mask], dim=1)
-            # Padding to the left of both parts: training counts positions over the whole row
+            parts.insert(0, _pick(self.user_ids, self.user_lengths, self.user_items,
+                                  users, items, cold_users))
+        if self.has_ratings:
+            if ratings is None:
+                raise ValueError("this run writes reviews for a stated rating: pass `ratings`")
+            steps = ((ratings.detach().float().to(self.rating_ids.device) - 1) * 2).round()
+            steps = steps.long().clamp(0, len(RATING_STEPS) - 1)
+            positions = torch.arange(RATING_TOKENS, device=steps.device)
+            length = self.rating_lengths[steps]
+            parts.append((self.rating_ids[steps].long(),
+                          (positions[None, :] >= RATING_TOKENS - length[:, None]).long()))
+        if len(parts) > 1:
+            ids = torch.cat([part[0] for part in parts], dim=1)
+            mask = torch.cat([part[1] for part in parts], dim=1)
+            # Padding to the left of every part: training counts positions over the whole row
             # and generation over the unmasked tokens, which agree only for left padding.
             order = torch.argsort(mask, dim=1, stable=True)
             ids, mask = ids.gather(1, order), mask.gather(1, order)

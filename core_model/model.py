@@ -301,7 +301,7 @@ class Elixir(nn.Module):
             self.item_context = ItemContext(
                 cfg.n_items, cfg.item_context_tokens,
                 n_users=cfg.n_users if cfg.user_context_words > 0 else 0,
-                user_tokens=cfg.user_context_tokens)
+                user_tokens=cfg.user_context_tokens, rating_text=cfg.rating_text)
 
     def _l2(self, users, items) -> torch.Tensor:
         r = self.rating
@@ -353,7 +353,7 @@ class Elixir(nn.Module):
             prompts = self.prompts(rated.vectors, stated)
             mask = torch.ones(prompts.shape[:2], dtype=torch.long, device=prompts.device)
             lm = self.backbone(inputs_embeds=prompts, attention_mask=mask, labels=labels,
-                               **self._context(users, items, cold_users, cold_items))
+                               **self._context(users, items, cold_users, cold_items, stated))
             out.text_loss = lm.loss
             losses.append(lm.loss)
         if losses:
@@ -378,7 +378,8 @@ class Elixir(nn.Module):
         if self.backbone is None:
             raise ValueError("this model has no text part (trained with text=False)")
         rated = self.rating(users, items, cold_users, cold_items)
-        prompts = self.prompts(rated.vectors, rated.rating if ratings is None else ratings)
+        stated = rated.rating if ratings is None else ratings
+        prompts = self.prompts(rated.vectors, stated)
         embeddings = getattr(self.backbone, "get_input_embeddings", None)
         if embeddings is not None:  # a T5 loaded in bf16 reads bf16 prompts (CausalBackbone casts its own)
             prompts = prompts.to(embeddings().weight.dtype)
@@ -395,11 +396,13 @@ class Elixir(nn.Module):
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
             do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,
-            **self._context(users, items, cold_users, cold_items), **generate_kwargs)
+            **self._context(users, items, cold_users, cold_items, stated), **generate_kwargs)
 
-    def _context(self, users, items, cold_users, cold_items) -> dict[str, torch.Tensor]:
-        """The item (and user) context's tokens and mask for the backbone, or nothing."""
+    def _context(self, users, items, cold_users, cold_items, ratings=None
+                 ) -> dict[str, torch.Tensor]:
+        """The item (and user) context's tokens and mask for the backbone, or nothing;
+        `ratings` (1-5, one per row) end it in words when the run has `rating_text`."""
         if self.item_context is None:
             return {}
-        ids, mask = self.item_context.lookup(users, items, cold_items, cold_users)
+        ids, mask = self.item_context.lookup(users, items, cold_items, cold_users, ratings)
         return {"context_ids": ids, "context_mask": mask}

@@ -11,14 +11,14 @@ from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.decoding import Decoding
 from elixir_agent.core_model.encoding import pad_labels
 from elixir_agent.core_model.inference import ElixirRecommender
-from elixir_agent.core_model.item_context import context_text, user_text
+from elixir_agent.core_model.item_context import RATING_STEPS, context_text, rating_text, user_text
 from elixir_agent.core_model.tokenizer import normalize_text
 from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
 
-def _train_with_context(tiny_data, tmp_path_factory, **context):
-    texts = list(load_prepared(tiny_data).split("train")["text"])
+def _train_with_context(tiny_data, tmp_path_factory, vocabulary_texts=(), **context):
+    texts = list(load_prepared(tiny_data).split("train")["text"]) + list(vocabulary_texts)
     lm = write_tiny_causal_lm(tmp_path_factory.mktemp("lm") / "tiny-llama", texts)
     run = tmp_path_factory.mktemp("run") / "run"
     train_tiny(tiny_data, run, backbone=str(lm), finetune="lora", max_text_steps=4,
@@ -135,3 +135,42 @@ def test_the_user_context_reaches_the_decoder_and_batches_like_one_row(voiced_ru
 def test_the_user_context_needs_the_item_context(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="user_context_words needs the item context"):
         train_tiny(tiny_data, tmp_path / "run", user_context_words=4)
+
+
+@pytest.fixture(scope="module")
+def rated_run(tiny_data, tmp_path_factory):
+    # The tiny tokenizer learns its vocabulary from these texts: the ratings' words included.
+    return _train_with_context(tiny_data, tmp_path_factory, rating_text=True,
+                               vocabulary_texts=[rating_text(r) for r in RATING_STEPS])
+
+
+def test_the_context_ends_with_the_rating_in_words(rated_run):
+    model, tokenizer, *_ = load_model(rated_run)
+    users, items = torch.tensor([0, 0, 0]), torch.tensor([1, 1, 1])
+    ids, mask = model.item_context.lookup(users, items, ratings=torch.tensor([4.4, 0.2, 3.0]))
+    rows = [ids[n][mask[n].bool()].tolist() for n in range(3)]
+    said = [tokenizer(rating_text(r), add_special_tokens=False)["input_ids"] for r in (4.5, 1, 3)]
+    assert len({tuple(words) for words in said}) == 3
+    for row, words in zip(rows, said, strict=True):  # the nearest half star, clamped to 1-5
+        assert row[-len(words):] == words
+    item_part = rows[0][:-len(said[0])]
+    assert item_part and all(row[:-len(words)] == item_part for row, words in zip(rows, said, strict=True))
+    assert all(mask[n].tolist() == sorted(mask[n].tolist()) for n in range(3))  # left padding
+    with pytest.raises(ValueError, match="pass `ratings`"):
+        model.item_context.lookup(users, items)
+
+
+def test_the_stated_rating_reaches_the_decoder(rated_run):
+    rec = ElixirRecommender.from_run(rated_run)
+    labels = pad_labels([rec.tokenizer("the room was clean and quiet")["input_ids"]])
+    users, items = torch.tensor([0]), torch.tensor([0])
+    low = float(rec.model(users, items, labels=labels, text_ratings=torch.tensor([1.0])).text_loss)
+    high = float(rec.model(users, items, labels=labels, text_ratings=torch.tensor([5.0])).text_loss)
+    assert low != pytest.approx(high, abs=1e-6)
+    user, item = rec.artifacts.users.ids[0], rec.artifacts.items.ids[0]
+    assert isinstance(rec.explain(user, item, max_new_tokens=4), str)  # the predicted rating
+
+
+def test_the_rating_text_needs_the_item_context(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="rating_text needs the item context"):
+        train_tiny(tiny_data, tmp_path / "run", rating_text=True)
