@@ -47,6 +47,23 @@ def test_plain_loop_writes_partitions_and_matches_the_recommender(tiny_run, pair
     assert {f"aspect_{a}" for a in direct.aspect_ratings} <= set(out.columns)
 
 
+def test_explain_with_int8_weights_writes_what_the_int8_recommender_writes(
+        tiny_run, pairs_file, tmp_path):
+    options = BatchOptions(workers=0, batch_size=8, partition_rows=40, max_new_tokens=5,
+                           int8=True)
+    run_batch("explain", tiny_run.run_dir, pairs_file, tmp_path, options, progress=False)
+    out = _read(tmp_path).head(8)
+    int8 = tiny_run.recommender(device="cpu", int8=True)
+    pairs = list(zip(out.user_id, out.item_id, strict=True))
+    assert out.review.tolist() == int8.explain_batch(pairs, max_new_tokens=5)
+    from elixir_agent.core_model.batch import BatchWorker
+    from elixir_agent.core_model.int8_weights import Int8WeightOnlyLinear
+
+    worker = BatchWorker(str(tiny_run.run_dir), "explain", options, str(tmp_path), {})
+    worker.rec._load_deferred_text()
+    assert any(isinstance(m, Int8WeightOnlyLinear) for m in worker.rec.model.backbone.modules())
+
+
 def test_resume_skips_finished_partitions(tiny_run, pairs_file, tmp_path):
     options = BatchOptions(workers=0, batch_size=16, partition_rows=40)
     run_batch("predict", tiny_run.run_dir, pairs_file, tmp_path, options, progress=False)
