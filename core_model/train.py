@@ -293,6 +293,15 @@ def _record_stop(setup: TrainingSetup, phase: Phase, state: PhaseState, started:
         share = (f", of which the {phase.name} phase gets {phase.time_share:.0%}"
                  if phase.time_share < 1 else "")
         reason = f"stopped {after} by the time budget ({cfg.time_budget_s:g} s{share})"
+        if phase.step_cap is not None:
+            # A preset's plan is its step cap; the budget is a guard. A machine shared with
+            # other jobs reaches the guard first, and the run is then trained less than its
+            # preset says (a cpu-lm run made 149 of 240 steps that way).
+            reason += f", at {state.step} of its {phase.step_cap} planned steps"
+            log.warning("the %s phase made %d of its %d planned steps before the time budget "
+                        "ran out: each step was slower than planned (other jobs on the "
+                        "machine?); raise --time-budget to train it fully", phase.name,
+                        state.step, phase.step_cap)
     stop = {"phase": phase.name, "reason": reason, "cut_short": limited,
             "epochs_done": state.epoch, "epochs_planned": epochs, "steps": state.step,
             "elapsed_s": round(time.monotonic() - started, 1)}
