@@ -157,10 +157,8 @@ class ItemContext(nn.Module):
                 raise ValueError("this run writes reviews for a stated rating: pass `ratings`")
             steps = ((ratings.detach().float().to(self.rating_ids.device) - 1) * 2).round()
             steps = steps.long().clamp(0, len(RATING_STEPS) - 1)
-            positions = torch.arange(RATING_TOKENS, device=steps.device)
-            length = self.rating_lengths[steps]
             parts.append((self.rating_ids[steps].long(),
-                          (positions[None, :] >= RATING_TOKENS - length[:, None]).long()))
+                          _left_padded_mask(self.rating_lengths[steps], RATING_TOKENS)))
         if len(parts) > 1:
             ids = torch.cat([part[0] for part in parts], dim=1)
             mask = torch.cat([part[1] for part in parts], dim=1)
@@ -195,5 +193,10 @@ def _pick(ids: torch.Tensor, lengths: torch.Tensor, others: torch.Tensor, keys: 
     length = lengths[keys, slot]
     if cold is not None:
         length = torch.where(cold.bool(), torch.zeros_like(length), length)
-    positions = torch.arange(ids.size(-1), device=ids.device)
-    return chosen, (positions[None, :] >= ids.size(-1) - length[:, None]).long()
+    return chosen, _left_padded_mask(length, ids.size(-1))
+
+
+def _left_padded_mask(length: torch.Tensor, width: int) -> torch.Tensor:
+    """(B, width) attention mask of rows whose last `length` tokens are real."""
+    positions = torch.arange(width, device=length.device)
+    return (positions[None, :] >= width - length[:, None]).long()
