@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from elixir_agent.errors import MissingExtraError, UserError
+from elixir_agent.retrieval.bf16_encoder import UnsupportedEncoderError
 
 # The name written into index manifests for the bundled model. A manifest records names, not
 # paths, so an index built on one machine loads on another where the wheel lives elsewhere.
@@ -43,13 +44,15 @@ class IndexMismatchError(UserError, ValueError):
     """The index was built with another embedder (name or dimension) than the one given."""
 
 
-# Backends: "torch" is sentence-transformers on PyTorch (any device, any model); "onnx" and
-# "onnx-int8" run the same model through ONNX Runtime on CPU (see onnx_backend.py); "auto"
-# picks "onnx" when onnxruntime is installed and the device is the CPU, else torch. Measured
-# on RateBeer with `elixir-agent bench embedder` (docs/scaling.md): onnx is ~2x faster than
-# torch and its index finds the same top 10; onnx-int8 is faster still but its index finds
-# only ~0.97 of the PyTorch index's top 10, below the 0.98 that "auto" requires.
-BACKENDS = ("torch", "onnx", "onnx-int8", "auto")
+# Backends: "torch" is sentence-transformers on PyTorch (any device, any model); "torch-bf16"
+# runs a mean-pooled BERT (the bundled model) with bf16 matrix products on CPU
+# (bf16_encoder.py); "onnx" and "onnx-int8" run the model through ONNX Runtime on CPU (see
+# onnx_backend.py). "auto" picks, on CPU: torch-bf16 where the CPU has native bf16 and the
+# model is a mean-pooled BERT, else onnx when onnxruntime is installed, else torch. Measured
+# on RateBeer with `elixir-agent bench embedder` (docs/scaling.md): on an AVX512-BF16 CPU
+# torch-bf16 is ~3x torch and its index finds 0.99 of the same top 10; onnx is ~1.7-2.5x and
+# finds the same; onnx-int8 finds only ~0.97 of them, below the 0.98 that "auto" requires.
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "auto")
 
 
 def model_max_length(model_dir: Path) -> int:
@@ -66,10 +69,11 @@ class Embedder:
     `name_or_path=None` (or "all-MiniLM-L6-v2") selects the bundled model. Loading never
     touches the network (`local_files_only=True`): a hub name must already be cached.
     `device=None` lets sentence-transformers pick CUDA, MPS or CPU. `backend` is one of
-    BACKENDS; the onnx ones need a local model directory and the `scale` extra. `max_length`
-    (tokens) cuts texts shorter than the model's own limit; unset, torch keeps the model's
-    limit and the onnx backends cut at FAST_MAX_LENGTH (onnx_backend.py), which loses nothing
-    measurable on reviews.
+    BACKENDS; the onnx ones need a local model directory and the `scale` extra; torch-bf16
+    runs on the CPU, batches by tokens (`batch_size` x 32 of them) and refuses models other
+    than a mean-pooled BERT. `max_length` (tokens) cuts texts shorter than the model's own
+    limit; unset, the torch backends keep the model's limit and the onnx backends cut at
+    FAST_MAX_LENGTH (onnx_backend.py), which loses nothing measurable on reviews.
     """
 
     def __init__(self, name_or_path: str | None = None, *, device: str | None = None,
@@ -86,15 +90,41 @@ class Embedder:
             self.name = str(name_or_path)
             source = self.name
         self.batch_size = batch_size
-        self.backend = _resolve_backend(backend, device)
         self._onnx = None
-        if self.backend != "torch":
+        self._bf16 = None
+        candidates = _backend_candidates(backend, device)
+        for candidate in candidates:
+            try:
+                self._load(candidate, source, device, max_length)
+                break
+            except UnsupportedEncoderError:
+                if candidate == candidates[-1]:
+                    raise
+                # auto: this model is not a mean-pooled BERT; the next backend takes it
+
+    def _load(self, backend: str, source: str, device: str | None,
+              max_length: int | None) -> None:
+        self.backend = backend
+        if backend.startswith("onnx"):
             self._load_onnx(Path(source), max_length)
-            return
-        self._load_torch(source, device)
-        if max_length:
-            self._model.max_seq_length = int(max_length)
-            self.max_length = int(max_length)
+        elif backend == "torch-bf16":
+            self._load_bf16(source, device, max_length)
+        else:
+            self._load_torch(source, device)
+            if max_length:
+                self._model.max_seq_length = int(max_length)
+                self.max_length = int(max_length)
+
+    def _load_bf16(self, source: str, device: str | None, max_length: int | None) -> None:
+        from elixir_agent.retrieval.bf16_encoder import TOKENS_PER_TEXT_SLOT, Bf16BertEncoder
+
+        if device not in (None, "cpu"):
+            raise ValueError(f"the torch-bf16 backend runs on the CPU, not {device!r}; "
+                             "use --embedder-backend torch on a GPU")
+        self._load_torch(source, "cpu")
+        self._bf16 = Bf16BertEncoder(self._model, max_length=max_length or self.max_length or 512,
+                                     token_budget=self.batch_size * TOKENS_PER_TEXT_SLOT)
+        self.max_length = self._bf16.max_length
 
     def _load_onnx(self, source: Path, max_length: int | None) -> None:
         from elixir_agent.retrieval.onnx_backend import FAST_MAX_LENGTH, OnnxEncoder
@@ -133,6 +163,8 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self._onnx is not None:
             return self._onnx.encode(texts)
+        if self._bf16 is not None:
+            return self._bf16.encode(texts)
         vectors = self._model.encode(
             texts, batch_size=self.batch_size, show_progress_bar=progress,
             convert_to_numpy=True, normalize_embeddings=True,
@@ -144,21 +176,25 @@ class Embedder:
                 f"device={self.device!r}, backend={self.backend!r})")
 
 
-def _resolve_backend(backend: str, device: str | None) -> str:
+def _backend_candidates(backend: str, device: str | None) -> list[str]:
+    """The backends to try in order: the one asked for, or auto's preference on this machine."""
     if backend != "auto":
-        return backend
+        return [backend]
     if device not in (None, "cpu"):
-        return "torch"
+        return ["torch"]
     if device is None:
         import torch
 
         if torch.cuda.is_available():
-            return "torch"
+            return ["torch"]
+    from elixir_agent.retrieval.bf16_encoder import cpu_has_native_bf16
+
+    candidates = ["torch-bf16"] if cpu_has_native_bf16() else []
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        return "torch"
-    return "onnx"
+        return [*candidates, "torch"]
+    return [*candidates, "onnx"]
 
 
 class DeferredEmbedder:

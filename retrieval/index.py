@@ -392,12 +392,12 @@ def _check_vectors(vectors: np.ndarray, count: int, embedder: TextEncoder) -> No
 
 def _loadable_backend(built_with: dict[str, Any]) -> str:
     """The backend to embed queries with: the one the index was built with, except that an
-    int8-built index gets float ONNX (a query is one short text, where int8 saves little,
-    and its rounding would add to the corpus's: exact queries find more of the true
-    neighbours); torch (the same model) when onnxruntime is not installed here."""
-    backend = built_with.get("backend", "torch")
-    if backend == "onnx-int8":
-        backend = "onnx"
+    index built with rounded products (onnx-int8, torch-bf16) gets the float backend of the
+    same model (a query is one short text, where rounding saves little, and its rounding
+    would add to the corpus's: exact queries find more of the true neighbours); torch (the
+    same model) when onnxruntime is not installed here."""
+    backend = {"onnx-int8": "onnx", "torch-bf16": "torch"}.get(
+        built_with.get("backend", "torch"), built_with.get("backend", "torch"))
     if backend.startswith("onnx"):
         try:
             import onnxruntime  # noqa: F401

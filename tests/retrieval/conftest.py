@@ -69,6 +69,26 @@ def ratebeer_texts() -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A random-weight 2-layer BERT with the bundled model's tokenizer: loads and exports in
+    seconds. Loaded by sentence-transformers, it is mean-pooled like all-MiniLM-L6-v2."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from elixir_agent.retrieval.embedder import bundled_model_path
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, intermediate_size=128)).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(bundled_model_path() / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def real_index(ratebeer_dataset, embedder) -> ReviewIndex:
     return ReviewIndex.build(ratebeer_dataset, embedder, progress=False)
 

@@ -5,7 +5,6 @@ compares backends on the same texts."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +26,9 @@ def test_unknown_backend_is_refused():
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A random-weight 2-layer BERT with the bundled model's tokenizer: exports in seconds."""
+def tiny_model(tiny_bert) -> Path:
     pytest.importorskip("onnxruntime", reason="the scale extra (onnxruntime) is not installed")
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from elixir_agent.retrieval.embedder import bundled_model_path
-
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, intermediate_size=128)).save_pretrained(folder)
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        shutil.copy(bundled_model_path() / name, folder / name)
-    return folder
+    return tiny_bert
 
 
 def _torch_mean_pooled(model_dir: Path, texts: list[str]) -> np.ndarray:
