@@ -32,6 +32,7 @@ from elixir_agent.core_model.importance import (
 )
 from elixir_agent.core_model.model import Elixir
 from elixir_agent.errors import UserError
+from elixir_agent.hardware import cpu_has_native_bf16
 
 __all__ = ["ElixirRecommender", "ImportanceEvidence", "NonFinitePredictionError", "Prediction",
            "Recommender", "UnknownIdError", "importance_evidence", "load_recommender",
@@ -365,23 +366,15 @@ def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,
     if int8 and model.backbone is not None:
         from elixir_agent.core_model.int8_weights import quantize_linear_weights
 
-        quantize_linear_weights(model.backbone, torch.bfloat16 if cpu_has_fast_bf16()
+        quantize_linear_weights(model.backbone, torch.bfloat16 if cpu_has_native_bf16()
                                 else torch.float32)
     if bf16 and model.backbone is not None and quantize in (None, "none"):
-        if device == "cpu" and not cpu_has_fast_bf16():
+        if device == "cpu" and not cpu_has_native_bf16():
             warnings.warn("this CPU has no native bfloat16 instructions (AVX512-BF16 or AMX): "
                           "PyTorch emulates bf16 here and the reviews will likely come slower "
                           "than in fp32; drop bf16 on this machine", stacklevel=3)
         model.backbone = model.backbone.to(torch.bfloat16)
     return model
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether oneDNN runs bfloat16 natively on this CPU (else each op converts to fp32)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a build without oneDNN
-        return False
 
 
 def _check_finite(pairs: Sequence[tuple[str, str]], *outputs: torch.Tensor) -> None:

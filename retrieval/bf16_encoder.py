@@ -23,9 +23,7 @@ falls back to another backend.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,25 +37,6 @@ TOKENS_PER_TEXT_SLOT = 32
 
 class UnsupportedEncoderError(UserError, ValueError):
     """The model is not a mean-pooled BERT encoder, which is all `torch-bf16` runs."""
-
-
-def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16).
-
-    Without it oneDNN emulates bf16, which is slower than float32, so `auto` must not pick
-    the backend. Read from /proc/cpuinfo; other systems report False (the backend can still
-    be asked for by name)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[-1].split())
-            return bool(flags & {"avx512_bf16", "amx_bf16"})
-    return False
 
 
 class Bf16BertEncoder:

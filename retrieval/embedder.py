@@ -187,9 +187,9 @@ def _backend_candidates(backend: str, device: str | None) -> list[str]:
 
         if torch.cuda.is_available():
             return ["torch"]
-    from elixir_agent.retrieval.bf16_encoder import cpu_has_native_bf16
+    from elixir_agent import hardware
 
-    candidates = ["torch-bf16"] if cpu_has_native_bf16() else []
+    candidates = ["torch-bf16"] if hardware.cpu_has_native_bf16() else []
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

@@ -183,10 +183,10 @@ def test_bf16_on_a_cpu_without_bf16_instructions_warns_that_it_is_slower(lm_run,
 
     from elixir_agent.core_model import inference
 
-    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)
     with pytest.warns(UserWarning, match="no native bfloat16 instructions"):
         ElixirRecommender.from_run(lm_run, bf16=True, device="cpu")
-    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         ElixirRecommender.from_run(lm_run, bf16=True, device="cpu")

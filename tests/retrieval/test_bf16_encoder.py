@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from elixir_agent.retrieval import Embedder, bf16_encoder
-from elixir_agent.retrieval.bf16_encoder import UnsupportedEncoderError, cpu_has_native_bf16
+from elixir_agent import hardware
+from elixir_agent.hardware import cpu_has_native_bf16
+from elixir_agent.retrieval import Embedder
+from elixir_agent.retrieval.bf16_encoder import UnsupportedEncoderError
 
 TEXTS = ["a roasty imperial stout with coffee and dark chocolate",
          "hazy ipa, juicy citrus hops, soft bitterness",
@@ -66,7 +68,7 @@ def test_another_pooling_is_refused_by_name_and_auto_takes_another_backend(cls_p
                                                                             monkeypatch):
     with pytest.raises(UnsupportedEncoderError, match=r"pools by cls.*--embedder-backend torch"):
         Embedder(str(cls_pooled_model), backend="torch-bf16")
-    monkeypatch.setattr(bf16_encoder, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
     fallback = Embedder(str(cls_pooled_model), backend="auto")
     assert fallback.backend in ("onnx", "torch")
     assert fallback.encode(TEXTS[:2]).shape == (2, 64)
@@ -76,7 +78,7 @@ def test_another_pooling_is_refused_by_name_and_auto_takes_another_backend(cls_p
                                                   (False, {"onnx", "torch"})])
 def test_auto_picks_bf16_only_on_a_cpu_that_multiplies_it_natively(tiny_bert, monkeypatch,
                                                                     native, expected):
-    monkeypatch.setattr(bf16_encoder, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: native)
     assert Embedder(str(tiny_bert), backend="auto", device="cpu").backend in expected
 
 
