@@ -58,7 +58,7 @@ class BatchOptions:
     int8: bool = False  # explain: the decoder's weights in int8 (int8_weights.py)
     cold_start: bool = False  # unknown ids get the mean embedding instead of an error
     embedder: str | None = None  # embed: sentence-transformers name or path; None: bundled MiniLM
-    embedder_backend: str = "auto"  # embed: torch, onnx, onnx-int8 or auto
+    embedder_backend: str = "auto"  # embed: torch, torch-bf16, onnx, onnx-int8 or auto
     max_length: int | None = None  # embed: token cut (None: the backend's default)
 
 

@@ -93,7 +93,8 @@ def embed(
         help="sentence-transformers model name or local path; default: bundled "
         "all-MiniLM-L6-v2.", show_default=False)] = None,
     embedder_backend: Annotated[str, typer.Option(
-        help="torch, onnx, onnx-int8 or auto (onnx on CPU when installed).")] = "auto",
+        help="torch, torch-bf16, onnx, onnx-int8 or auto (on CPU: torch-bf16 where the CPU "
+        "has native bf16, else onnx when installed, else torch).")] = "auto",
     max_length: Annotated[int | None, typer.Option(
         help="Cut reviews at this many tokens (default: the backend's).", show_default=False)] = None,
 ) -> None:
