@@ -13,6 +13,7 @@ the mean user (or item) embedding and flags the prediction.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import typing
 import warnings
@@ -342,14 +343,45 @@ class ElixirRecommender:
         seeds = [pair_seed(str(u), str(i), decoding.seed) for u, i in pairs]
         ids = self.model.generate(users, items, cold_u, cold_i, max_new_tokens=max_new_tokens,
                                   decoding=decoding, seeds=seeds, **extra)
-        return [review_text(t) for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+        decoded = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
+        return [review_text(text, at_limit=cut)
+                for text, cut in zip(decoded, self._stopped_at_limit(ids), strict=True)]
+
+    def _stopped_at_limit(self, ids: torch.Tensor) -> list[bool]:
+        """Per generated row: no end token, so it stopped at max_new_tokens (likely
+        mid-sentence). Without a known end token no row is said to be cut."""
+        config = getattr(self.model.backbone, "config", None)
+        known = {self.tokenizer.eos_token_id, getattr(config, "eos_token_id", None)}
+        end_ids = torch.tensor([i for i in known if isinstance(i, int)], device=ids.device)
+        if end_ids.numel() == 0:
+            return [False] * len(ids)
+        return [not bool(torch.isin(row, end_ids).any()) for row in ids]
 
 
-def review_text(decoded: str) -> str:
-    """A generated review up to its first line break. Training reviews are one line (the
-    tokenizer joins their whitespace), so a line break is the decoder running on into the
-    layout of its context ("<item name>\nAnother review: ..."), not more review."""
-    return decoded.split("\n", 1)[0].strip()
+# The end of a sentence: ., ! or ? (with any closing quotes or brackets), then a space or the end.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+_ENDS_A_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+# A cut that would drop more than this share of a review keeps the review and marks the cut.
+MAX_SHARE_DROPPED = 0.5
+
+
+def review_text(decoded: str, *, at_limit: bool = False) -> str:
+    """A generated review as a reader should see it.
+
+    It ends at its first line break: training reviews are one line (the tokenizer joins their
+    whitespace), so a line break is the decoder running on into the layout of its context
+    ("<item name>\nAnother review: ..."), not more review. A review that stopped at the token
+    limit (`at_limit`) ends at its last full sentence, or, when that would drop more than
+    half of it, keeps its words and ends with "..." so the cut is visible.
+    """
+    first_line, line_break, _ = decoded.partition("\n")
+    text = first_line.strip()
+    if not at_limit or line_break or not text or _ENDS_A_SENTENCE.search(text):
+        return text
+    ends = list(_SENTENCE_END.finditer(text))
+    if ends and ends[-1].end() >= (1 - MAX_SHARE_DROPPED) * len(text):
+        return text[:ends[-1].end()]
+    return text.rstrip(" ,;:-") + "..."
 
 
 def _placed(model: Elixir, device: str, quantize: str | None, int8: bool,

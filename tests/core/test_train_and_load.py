@@ -13,6 +13,7 @@ from elixir_agent.core_model.inference import (
     Recommender,
     UnknownIdError,
     load_recommender,
+    review_text,
 )
 from elixir_agent.core_model.integrity import CorruptRunError
 from tests.helpers.tiny_run import train_tiny
@@ -252,3 +253,22 @@ def test_a_review_ends_at_its_first_line_break(tiny_run, monkeypatch):
     monkeypatch.setattr(rec.tokenizer, "batch_decode", lambda ids, **_: [
         " the rooms were clean and the staff kind. \nThe Caribe Club Princess has"] * len(ids))
     assert rec.explain(user, item, max_new_tokens=4) == "the rooms were clean and the staff kind."
+
+
+def test_a_review_cut_by_the_token_limit_ends_at_its_last_full_sentence(tiny_run, monkeypatch):
+    rec = tiny_run.recommender()
+    users, items = rec.artifacts.users.ids[:2], rec.artifacts.items.ids[:2]
+    rec._load_deferred_text()
+    end, pad = rec.tokenizer.eos_token_id, rec.tokenizer.pad_token_id
+    # The first review ended on its own (end token, then padding); the second hit the limit.
+    monkeypatch.setattr(rec.model, "generate", lambda *a, **k: torch.tensor(
+        [[pad, 5, 6, end, pad], [pad, 5, 6, 7, 8]]))
+    monkeypatch.setattr(rec.tokenizer, "batch_decode", lambda ids, **_: [
+        "pours dark with a tan head. taste is sweet and"] * len(ids))
+    finished, cut = rec.explain_batch(list(zip(users, items, strict=True)), max_new_tokens=4)
+    assert finished == "pours dark with a tan head. taste is sweet and"
+    assert cut == "pours dark with a tan head."
+    # a cut that would drop most of a review keeps its words and shows the cut
+    assert review_text("short. then a long run of words about the malt and the hops",
+                       at_limit=True) == "short. then a long run of words about the malt and the hops..."
+    assert review_text("it was great!", at_limit=True) == "it was great!"
