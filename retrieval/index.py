@@ -396,8 +396,8 @@ def _loadable_backend(built_with: dict[str, Any]) -> str:
     same model (a query is one short text, where rounding saves little, and its rounding
     would add to the corpus's: exact queries find more of the true neighbours); torch (the
     same model) when onnxruntime is not installed here."""
-    backend = {"onnx-int8": "onnx", "torch-bf16": "torch"}.get(
-        built_with.get("backend", "torch"), built_with.get("backend", "torch"))
+    built = built_with.get("backend", "torch")
+    backend = {"onnx-int8": "onnx", "torch-bf16": "torch"}.get(built, built)
     if backend.startswith("onnx"):
         try:
             import onnxruntime  # noqa: F401
