@@ -216,7 +216,7 @@ def bench_embedder(
     from rich.console import Console
 
     from elixir_agent.retrieval import Embedder
-    from elixir_agent.retrieval.bench_embedder import Variant, run_embedder_benchmark
+    from elixir_agent.retrieval.bench_embedder import K, Variant, run_embedder_benchmark
     from elixir_agent.retrieval.embedder import bundled_model_path, model_max_length
 
     parsed = []
@@ -229,6 +229,11 @@ def bench_embedder(
     if not texts.exists():
         raise typer.BadParameter(f"{texts} does not exist; pass --texts with review texts")
     sample = _load_texts(texts, n_texts)
+    if len(sample) <= queries + K:
+        raise typer.BadParameter(
+            f"{texts} gave {len(sample)} review texts, and {queries} queries need more than "
+            f"{queries + K}; pass --queries {max(10, len(sample) // 4)} or a larger dataset "
+            "(e.g. one prepared with --kcore 1)")
     full = model_max_length(bundled_model_path())
     report = run_embedder_benchmark(
         out, sample, parsed,

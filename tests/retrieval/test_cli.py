@@ -1,4 +1,4 @@
-"""The `index` and `bench retrieval` commands, driven through typer's test runner."""
+"""The `index`, `bench retrieval` and `bench embedder` commands, driven through typer's test runner."""
 
 from __future__ import annotations
 
@@ -75,3 +75,11 @@ def test_bench_writes_json_and_markdown(app, tmp_path):
     assert flat["recall_at_10"] == 1.0
     assert all(0.0 <= r["recall_at_10"] <= 1.0 for r in report["results"])
     assert "| 3,000 | HNSW32 |" in (tmp_path / "retrieval.md").read_text()
+
+
+def test_bench_embedder_on_too_few_texts_says_how_many_queries_fit(app, tiny_dataset, tmp_path):
+    result = runner.invoke(app, ["bench", "embedder", "--out", str(tmp_path),
+                                 "--texts", str(tiny_dataset), "--n-texts", "300"])
+    assert result.exit_code != 0
+    assert "review texts" in result.output and "--queries" in result.output
+    assert not (tmp_path / "embedder.json").exists()
