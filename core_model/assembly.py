@@ -19,8 +19,8 @@ from elixir_agent.core_model.model import Elixir
 from elixir_agent.core_model.tokenizer import (
     encode_targets,
     load_tokenizer,
-    normalize_text,
     train_sentencepiece,
+    training_target,
 )
 
 
@@ -148,7 +148,7 @@ def typical_length(labels: list[list[int]]) -> int:
 
 def _tensors(frame: pd.DataFrame, artifacts: RunArtifacts, cfg: ModelConfig) -> RatingTensors:
     data = to_tensors(frame, cfg.aspects, artifacts.users, artifacts.items)
-    data.texts = [normalize_text(t, cfg.max_words) for t in data.texts]
+    data.texts = [training_target(t, cfg.max_words) for t in data.texts]
     return data
 
 

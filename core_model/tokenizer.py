@@ -18,9 +18,31 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase, T5Tokenizer
 _SPACES = re.compile(r"\s+")
 
 
+# A word that ends a sentence: ., ! or ?, then any closing quotes or brackets.
+_ENDS_A_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+
+
 def normalize_text(text: str, max_words: int) -> str:
     """Lowercase, collapse whitespace, keep the first `max_words` words (paper: 128)."""
     return " ".join(_SPACES.split((text or "").lower().strip())[:max_words])
+
+
+def training_target(text: str, max_words: int) -> str:
+    """`normalize_text`, except that a review longer than `max_words` ends at its last full
+    sentence within them, when that keeps at least half of them.
+
+    Why: a target cut at the word cap and then given the end token teaches the decoder to end
+    reviews in the middle of a sentence ("... but if your"), which it then does for reviews
+    that stop on their own. A review too long for the cap ends after a sentence instead.
+    """
+    words = _SPACES.split((text or "").lower().strip())
+    if len(words) <= max_words:
+        return " ".join(words)
+    kept = words[:max_words]
+    for end in range(len(kept), len(kept) // 2, -1):
+        if _ENDS_A_SENTENCE.search(kept[end - 1]):
+            return " ".join(kept[:end])
+    return " ".join(kept)
 
 
 def train_sentencepiece(texts: Iterable[str], vocab_size: int) -> T5Tokenizer:

@@ -12,7 +12,7 @@ from elixir_agent.core_model.decoding import Decoding
 from elixir_agent.core_model.encoding import pad_labels
 from elixir_agent.core_model.inference import ElixirRecommender
 from elixir_agent.core_model.item_context import RATING_STEPS, context_text, rating_text, user_text
-from elixir_agent.core_model.tokenizer import normalize_text
+from elixir_agent.core_model.tokenizer import training_target
 from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
@@ -44,7 +44,7 @@ def test_the_context_is_the_items_name_and_one_of_its_training_reviews(context_r
     name = artifacts.item_names[item]
     text = context_text(name, "a clean room", 2)
     assert text.startswith(name) and "a clean" in text and "room" not in text
-    expected = [tokenizer(context_text(name, normalize_text(t, cfg.max_words),
+    expected = [tokenizer(context_text(name, training_target(t, cfg.max_words),
                                        cfg.item_context_words),
                           add_special_tokens=False)["input_ids"]
                 for t in train[train.item_id == item].text]
@@ -111,7 +111,7 @@ def test_the_user_context_is_their_own_review_of_another_item(voiced_run, tiny_d
     assert rows[1][:len(own[1])] == own[1]  # about this item: their other review instead
     train = load_prepared(tiny_data).split("train")
     mine = train[train.user_id == artifacts.users.ids[user]]
-    expected = [tokenizer(user_text(normalize_text(t, cfg.max_words), 4),
+    expected = [tokenizer(user_text(training_target(t, cfg.max_words), 4),
                           add_special_tokens=False)["input_ids"] for t in mine.text]
     assert own[0] in expected and own[1] in expected
     # Padding goes to the left of both parts, as generation counts positions.
