@@ -360,7 +360,6 @@ class ElixirRecommender:
 
 # The end of a sentence: ., ! or ? (with any closing quotes or brackets), then a space or the end.
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
-_ENDS_A_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
 # A cut that would drop more than this share of a review keeps the review and marks the cut.
 MAX_SHARE_DROPPED = 0.5
 
@@ -374,9 +373,12 @@ def review_text(decoded: str, *, at_limit: bool = False) -> str:
     limit (`at_limit`) ends at its last full sentence, or, when that would drop more than
     half of it, keeps its words and ends with "..." so the cut is visible.
     """
+    # The same sentence end that training targets are cut at (loaded with the run's tokenizer).
+    from elixir_agent.core_model.tokenizer import ENDS_A_SENTENCE
+
     first_line, line_break, _ = decoded.partition("\n")
     text = first_line.strip()
-    if not at_limit or line_break or not text or _ENDS_A_SENTENCE.search(text):
+    if not at_limit or line_break or not text or ENDS_A_SENTENCE.search(text):
         return text
     ends = list(_SENTENCE_END.finditer(text))
     if ends and ends[-1].end() >= (1 - MAX_SHARE_DROPPED) * len(text):

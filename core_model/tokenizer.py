@@ -19,7 +19,7 @@ _SPACES = re.compile(r"\s+")
 
 
 # A word that ends a sentence: ., ! or ?, then any closing quotes or brackets.
-_ENDS_A_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+ENDS_A_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
 
 
 def normalize_text(text: str, max_words: int) -> str:
@@ -40,7 +40,7 @@ def training_target(text: str, max_words: int) -> str:
         return " ".join(words)
     kept = words[:max_words]
     for end in range(len(kept), len(kept) // 2, -1):
-        if _ENDS_A_SENTENCE.search(kept[end - 1]):
+        if ENDS_A_SENTENCE.search(kept[end - 1]):
             return " ".join(kept[:end])
     return " ".join(kept)
 
