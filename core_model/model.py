@@ -302,6 +302,11 @@ class Elixir(nn.Module):
                 cfg.n_items, cfg.item_context_tokens,
                 n_users=cfg.n_users if cfg.user_context_words > 0 else 0,
                 user_tokens=cfg.user_context_tokens, rating_text=cfg.rating_text)
+        self.rating_lexicon = None  # rating_guidance.py: reviews that follow the rating
+        if backbone is not None and cfg.rating_guidance > 0:
+            from elixir_agent.core_model.rating_guidance import RatingLexicon
+
+            self.rating_lexicon = RatingLexicon(cfg.vocab_size)
 
     def _l2(self, users, items) -> torch.Tensor:
         r = self.rating
@@ -392,7 +397,14 @@ class Elixir(nn.Module):
         if decoding is not None:
             from elixir_agent.core_model.decoding import generation_kwargs
 
-            generate_kwargs.update(generation_kwargs(decoding, seeds))
+            guidance = []
+            if decoding.guidance > 0:
+                if self.rating_lexicon is None:
+                    raise ValueError("rating guidance needs the run's rating lexicon, and this "
+                                     "run has none (trained with rating_guidance 0): retrain "
+                                     "with --rating-guidance, or decode with guidance 0")
+                guidance.append(self.rating_lexicon.processor(stated, decoding.guidance))
+            generate_kwargs.update(generation_kwargs(decoding, seeds, guidance))
         return self.backbone.generate(
             inputs_embeds=prompts, attention_mask=mask, max_new_tokens=max_new_tokens,
             do_sample=False, num_beams=1, repetition_penalty=repetition_penalty, use_cache=True,

@@ -70,19 +70,28 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     options = BenchOptions(preset="tiny", eval_pairs=40, latency_runs=1, latency_tokens=4,
                            threads=1, progress=False, ablations=False, rating_seeds=0,
                            t5_run=t5_run, lm_run=lm_run, fluency_model=str(lm),
-                           personal_items=2, personal_users=2)
+                           personal_items=2, personal_users=2, rating_guidance=8.0)
     report = run_bench(tiny_data, tmp_path / "report", options)
     table = json.loads((tmp_path / "report" / "report.json").read_text())["backbones"]
     default = ElixirRecommender.from_run(lm_run).default_decoding().mode
-    # bf16 and int8 are scored at the decoding `explain` uses by default.
+    # bf16 and int8 are scored at the decoding `explain` uses by default. The run was trained
+    # without rating guidance: the bench fits its lexicon and scores the default both ways.
     assert set(table["variants"]) == {"random T5, greedy", "random T5, sample",
                                       "SmolLM2 + LoRA, greedy", "SmolLM2 + LoRA, sample",
+                                      f"SmolLM2 + LoRA, {default}, no rating guidance",
                                       f"SmolLM2 + LoRA bf16, {default}",
                                       f"SmolLM2 + LoRA int8, {default}"}
+    assert table["rating_lexicon"] == "fitted by the bench on the training split"
+    assert table["variants"]["SmolLM2 + LoRA, greedy"]["decoding"] == (
+        "greedy + rating guidance 8")
+    assert table["variants"]["random T5, greedy"]["decoding"] == "greedy"
     for scores in table["variants"].values():
         assert 0 <= scores["unique"] <= 100 and scores["fluency_nll"] > 0
         assert 0 <= scores["agreement"] <= 1 and 0 <= scores["personalisation"] <= 100
+        assert scores["reader_spearman"] != scores["reader_spearman"] or (
+            -1 <= scores["reader_spearman"] <= 1)  # NaN when every text reads alike
     assert table["reference"]["fluency_nll"] > 0
+    assert -1 <= table["reference"]["reader_spearman"] <= 1
     # Every variant's reviews are kept, one JSON line per scored pair, for re-scoring.
     saved = (tmp_path / "report" / "reviews" / "smollm2-lora-sample.jsonl").read_text()
     rows = [json.loads(line) for line in saved.splitlines()]
