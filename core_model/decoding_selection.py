@@ -88,8 +88,10 @@ def choose_decoding(setup) -> tuple:
     n = min(setup.train_cfg.select_text_pairs, len(data.texts))
     users = [setup.artifacts.users.ids[int(i)] for i in data.users[:n]]
     items = [setup.artifacts.items.ids[int(i)] for i in data.items[:n]]
+    # Scored as `explain` will decode: with the run's rating guidance, when it has one.
+    candidates = [replace(c, guidance=cfg.rating_guidance) for c in CANDIDATES]
     rows = score_decodings(setup.model, setup.tokenizer, users, items, data.users[:n],
-                           data.items[:n], list(data.texts[:n]),
+                           data.items[:n], list(data.texts[:n]), candidates,
                            max_new_tokens=cfg.max_target_tokens)
     best = best_decoding(rows)
     chosen = replace(cfg, decoding=best["mode"], top_p=best["top_p"],

@@ -2,6 +2,8 @@
 using them were rated, the processor pushes only plausible words not yet written, and a run
 trained with it keeps its lexicon and writes warmer words for a higher rating."""
 
+import json
+
 import pytest
 import torch
 
@@ -71,13 +73,17 @@ def guided_run(tiny_data, tmp_path_factory):
     lm = write_tiny_causal_lm(tmp_path_factory.mktemp("lm") / "tiny-llama", texts)
     run = tmp_path_factory.mktemp("guided") / "run"
     train_tiny(tiny_data, run, backbone=str(lm), finetune="lora", max_text_steps=2,
-               rating_guidance=16.0)
+               rating_guidance=16.0, select_decoding=True, select_text_pairs=8)
     return run
 
 
 def test_a_run_trained_with_guidance_keeps_its_lexicon_and_uses_it_by_default(guided_run):
     rec = ElixirRecommender.from_run(guided_run)
     assert rec.default_decoding().guidance == 16.0
+    # The default decoding was chosen on validation as explain will decode: guided.
+    selection = json.loads((guided_run / "summary.json").read_text())["decoding_selection"]
+    assert all(row["decoding"].endswith("+ rating guidance 16")
+               for row in selection["candidates"])
     rec.explain(rec.artifacts.users.ids[0], rec.artifacts.items.ids[0], max_new_tokens=4)
     lexicon = rec.model.rating_lexicon
     assert lexicon is not None and lexicon.weights.count_nonzero() > 5
