@@ -85,7 +85,8 @@ class RatingLexicon(nn.Module):
         return self
 
     def strongest(self, tokenizer, n: int = 10) -> dict[str, list[tuple[str, float]]]:
-        """The `n` most positive and most negative words, for docs and debugging."""
+        """The `n` most positive and most negative words (training writes them to the run's
+        summary.json, so a user can read what guidance pushes)."""
         order = torch.argsort(self.weights)
         def words(ids):
             return [(tokenizer.decode([int(i)]).strip(), round(float(self.weights[i]), 3))

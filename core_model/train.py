@@ -96,6 +96,8 @@ def train(data_dir: str | Path, out_dir: str | Path, model_cfg: ModelConfig,
         _run_phase(setup, phase, state, optimizer_state, out_dir, procs)
         state.done.append(phase.name)
     summary = _summary(setup, state)
+    if setup.model.rating_lexicon is not None:  # what guidance pushes, for the user to read
+        summary["rating_lexicon"] = setup.model.rating_lexicon.strongest(setup.tokenizer)
     if procs.is_main:  # choices made on validation after training, and the run's files
         if setup.model.rating.interaction is not None:  # rank()'s blend
             setup.model_cfg, summary["rank_blend"] = choose_blend(

@@ -6,7 +6,9 @@ import json
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from elixir_agent.cli import app
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.decoding import Decoding
 from elixir_agent.core_model.inference import ElixirRecommender
@@ -84,6 +86,9 @@ def test_a_run_trained_with_guidance_keeps_its_lexicon_and_uses_it_by_default(gu
     selection = json.loads((guided_run / "summary.json").read_text())["decoding_selection"]
     assert all(row["decoding"].endswith("+ rating guidance 16")
                for row in selection["candidates"])
+    # summary.json names the words guidance pushes each way.
+    strongest = json.loads((guided_run / "summary.json").read_text())["rating_lexicon"]
+    assert strongest["positive"][0][1] > 0 > strongest["negative"][0][1]
     rec.explain(rec.artifacts.users.ids[0], rec.artifacts.items.ids[0], max_new_tokens=4)
     lexicon = rec.model.rating_lexicon
     assert lexicon is not None and lexicon.weights.count_nonzero() > 5
@@ -104,6 +109,16 @@ def test_a_higher_rating_gets_warmer_words(guided_run):
     warm, cold = words(5.0), words(1.0)
     assert not torch.equal(warm, cold)
     assert weights[warm].sum() > weights[cold].sum()
+
+
+def test_explain_command_asked_to_guide_a_run_without_a_lexicon_says_how_to_get_one(tiny_run):
+    rec = ElixirRecommender.from_run(tiny_run.run_dir)
+    result = CliRunner().invoke(app, [
+        "explain", "--run", str(tiny_run.run_dir), "--user", rec.artifacts.users.ids[0],
+        "--item", rec.artifacts.items.ids[0], "--max-new-tokens", "4",
+        "--rating-guidance", "8"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "retrain with --rating-guidance" in result.output
 
 
 def test_guidance_on_a_run_without_a_lexicon_says_how_to_get_one(tiny_run):
