@@ -115,13 +115,12 @@ class RatingGuidance:
     """Adds `strength * target_row * weight_token` to the plausible, not yet written tokens.
 
     A logits processor by protocol (called with the ids so far and the next-token scores);
-    it must run before a sampler that reduces the scores to one token.
+    it must run before a sampler that reduces the scores to one token. `strength` is
+    checked where it is asked for (`Decoding.validate`, `ModelConfig.validate`).
     """
 
     def __init__(self, weights: torch.Tensor, targets: torch.Tensor, strength: float,
                  plausible_gap: float = PLAUSIBLE_GAP):
-        if strength < 0:
-            raise ValueError(f"rating guidance strength must be >= 0 (got {strength})")
         self.weights, self.targets = weights, targets
         self.strength, self.plausible_gap = strength, plausible_gap
 

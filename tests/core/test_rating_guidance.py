@@ -102,7 +102,7 @@ def test_a_higher_rating_gets_warmer_words(guided_run):
     users, items, *_ = rec._indices([(rec.artifacts.users.ids[0], rec.artifacts.items.ids[0])],
                                     False)
     def words(rating):
-        ids = rec.model.generate(users.repeat(1), items, max_new_tokens=6, min_new_tokens=6,
+        ids = rec.model.generate(users, items, max_new_tokens=6, min_new_tokens=6,
                                  decoding=Decoding("greedy", guidance=400.0),
                                  ratings=torch.tensor([rating]))
         return ids[0][ids[0] < weights.numel()]
