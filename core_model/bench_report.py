@@ -76,7 +76,7 @@ def _backbone_section(table: dict) -> list[str]:
              "the true) rating's side of the scale midpoint; Spearman: rank correlation of the "
              "VADER compound score with that rating. reader Spearman: the same with the rating "
              "a reader fitted on the training reviews (MiniLM embedding + ridge) gives the "
-             "text.", *_guidance_note(table)]
+             "text.", *_guidance_note(table), *_agreement_bands(table)]
     for name, latency in table["latency_ms"].items():
         lines += ["", f"### Latency, {name} (64 new tokens, one pair, ms)", "",
                   *_latency_table(latency)]
@@ -85,6 +85,30 @@ def _backbone_section(table: dict) -> list[str]:
         lines += [f"- user {ex['user']}, item {ex['item']}: {ex['generated']}"
                   for ex in v.get("examples", [])]
     return lines
+
+
+def _agreement_bands(table: dict) -> list[str]:
+    """Agreement within each side of the scale, with what always-positive text would score."""
+    scored = [(name, v) for name, v in table["variants"].items() if "bands" in v]
+    if not scored:
+        return []  # a report written before the bands were kept
+    ref = table["reference"]
+    rows = [[name, v["decoding"], *_band_cells(v)] for name, v in scored]
+    if "bands" in ref:
+        rows.append(["real test reviews (true ratings)", "-", *_band_cells(ref)])
+    return ["", "### Agreement by side of the scale", "",
+            *_table(["variant", "decoding", "below 2.6", "2.6-3.4 (neutral)", "3.4 and up",
+                     "agreement", "always-positive text"], rows), "",
+            "Each side: pairs, and the share whose VADER polarity matches it. \"always-positive "
+            "text\": the agreement a review VADER reads as positive for every pair would get "
+            "(the share of pairs above the neutral band)."]
+
+
+def _band_cells(scores: dict) -> list[str]:
+    bands = scores["bands"]
+    return [*(f"{bands[k]['pairs']}: {_f(bands[k]['agreement'], 2)}"
+              for k in ("below", "neutral", "above")),
+            _f(scores["agreement"], 2), _f(scores["praise_only"], 2)]
 
 
 def _guidance_note(table: dict) -> list[str]:

@@ -72,13 +72,16 @@ def personalisation(texts: list[str], group_size: int) -> float:
 
 
 def sentiment_agreement(texts: list[str], ratings: list[float],
-                        scale: tuple[float, float] = (RATING_MIN, RATING_MAX)) -> dict[str, float]:
+                        scale: tuple[float, float] = (RATING_MIN, RATING_MAX)) -> dict:
     """VADER polarity vs the rating's side of the scale midpoint. Ratings, predicted or true,
     are on the common 1-5 scale every loader maps its source's published scale onto.
 
     `agreement`: share of pairs where both are positive, both negative, or the text is
-    neutral and the rating within a tenth of the scale of the midpoint. `spearman`: rank
-    correlation of the compound score with the rating.
+    neutral and the rating within a tenth of the scale of the midpoint. `bands`: the pairs
+    and that share within each side (`below`, `neutral`, `above`), since one number hides
+    which side fails. `praise_only`: the share a text VADER always reads as positive would
+    get (the pairs above the neutral band), the floor any claim of agreement must clear.
+    `spearman`: rank correlation of the compound score with the rating.
     """
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -88,7 +91,15 @@ def sentiment_agreement(texts: list[str], ratings: list[float],
     side = np.array(ratings) - (low + high) / 2
     text_sign = np.where(np.abs(compound) < SENTIMENT_NEUTRAL, 0, np.sign(compound))
     rating_sign = np.where(np.abs(side) < 0.1 * (high - low), 0, np.sign(side))
+    bands = {}
+    for name, sign in (("below", -1), ("neutral", 0), ("above", 1)):
+        chosen = rating_sign == sign
+        bands[name] = {"pairs": int(chosen.sum()),
+                       "agreement": (float(np.mean(text_sign[chosen] == sign)) if chosen.any()
+                                     else math.nan)}
     return {"agreement": float(np.mean(text_sign == rating_sign)),
+            "bands": bands,
+            "praise_only": float(np.mean(rating_sign == 1)),
             "spearman": _spearman(compound, list(ratings)),
             "mean_compound": float(compound.mean())}
 

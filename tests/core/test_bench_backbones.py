@@ -53,6 +53,16 @@ def test_sentiment_agreement_reads_praise_as_a_high_rating():
     assert sentiment_agreement(texts, [1.2, 4.8], (1, 5))["agreement"] == 0.0
 
 
+def test_sentiment_agreement_says_which_side_fails_and_what_praise_alone_scores():
+    texts = ["wonderful, delicious and great"] * 4
+    scores = sentiment_agreement(texts, [4.8, 4.1, 3.0, 1.2], (1, 5))
+    assert scores["agreement"] == 0.5
+    assert scores["bands"]["above"] == {"pairs": 2, "agreement": 1.0}
+    assert scores["bands"]["neutral"] == {"pairs": 1, "agreement": 0.0}
+    assert scores["bands"]["below"] == {"pairs": 1, "agreement": 0.0}
+    assert scores["praise_only"] == 0.5  # the same text everywhere scores no better
+
+
 def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     # A source scale other than 1-5 (RateBeer's is 1-20): ratings are mapped onto 1-5 when
     # prepared, and agreement must read them on that scale, not on the source's.
@@ -107,3 +117,8 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     assert targets["lm_variant_judged"] == f"SmolLM2 + LoRA, {default}"
     assert table["defaults"]["SmolLM2 + LoRA"] == default
     assert "## Reviews by backbone and decoding" in report.markdown
+    # Agreement is split by side of the scale, with what always-positive text would score.
+    assert table["reference"]["bands"] == expected["bands"]
+    assert "### Agreement by side of the scale" in report.markdown
+    assert f"| real test reviews (true ratings) | - | {expected['bands']['below']['pairs']}:" in (
+        report.markdown)
