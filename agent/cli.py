@@ -38,13 +38,14 @@ PlannerOpt = Annotated[Planner | None, typer.Option(
     "--planner", help="Default: tool-calling for provider:model, routed otherwise.")]
 MemoryOpt = Annotated[Path | None, typer.Option(
     help="SQLite conversation file (default for chat: the user cache directory).")]
-Int8Opt = Annotated[bool, typer.Option(
-    "--int8", help="Generated reviews from int8 decoder weights (CPU): with a SmolLM2 run about "
-    "2.3x faster at the same quality (docs/core-benchmark.md).")]
+Int8Opt = Annotated[bool | None, typer.Option(
+    "--int8/--no-int8", help="Generated reviews from int8 decoder weights (CPU): with a SmolLM2 "
+    "run about 2x faster at the same quality (docs/core-benchmark.md). Default: on for SmolLM2 "
+    "runs on a CPU with bf16 instructions, off otherwise.")]
 
 
 def _agent(run, index, data, llm, planner, memory: Path | None, *, user: str | None = None,
-           int8: bool = False):
+           int8: bool | None = None):
     from elixir_agent.agent.context import build_context, check_paths, resolve_llm_choice
 
     check_paths(run, index, data)  # a wrong path fails at once, before any heavy import
@@ -88,7 +89,7 @@ def ask(question: Annotated[str, typer.Argument(help="The question.")], run: Run
         planner: PlannerOpt = None, memory: MemoryOpt = None,
         conversation: Annotated[str, typer.Option(help="Conversation id.")] = "cli",
         as_json: Annotated[bool, typer.Option("--json", help="Print the Turn as JSON.")] = False,
-        int8: Int8Opt = False) -> None:
+        int8: Int8Opt = None) -> None:
     """Ask one question; prints the answer, the citations and the verification.
 
     Run with: elixir-agent ask --run RUN --index IDX --data DIR --user U --item I "Why?"
@@ -102,7 +103,7 @@ def chat(run: RunOpt, data: DataOpt, user: Annotated[str, typer.Option("--user")
          index: IndexOpt = None, item: Annotated[str | None, typer.Option("--item")] = None,
          llm: LlmOpt = "auto", planner: PlannerOpt = None, memory: MemoryOpt = None,
          conversation: Annotated[str, typer.Option(help="Conversation id.")] = "chat",
-         int8: Int8Opt = False) -> None:
+         int8: Int8Opt = None) -> None:
     """A terminal conversation; it resumes where `--conversation` left off. Ctrl-D ends it.
 
     Run with: elixir-agent chat --run RUN --index IDX --data DIR --user U

@@ -58,7 +58,7 @@ def check_paths(run: Path, index: Path | None, data: Path) -> None:
 
 
 def build_context(run: Path, index: Path | None, data: Path, *, embedder: Any = None,
-                  recommender: Any = None, user: str | None = None, int8: bool = False,
+                  recommender: Any = None, user: str | None = None, int8: bool | None = None,
                   on_stage: Callable[[str], None] | None = None) -> LoadedContext:
     """Load the recommender, the review index (optional) and the catalog, once.
 
@@ -68,8 +68,8 @@ def build_context(run: Path, index: Path | None, data: Path, *, embedder: Any = 
     `embedder`/`recommender`: already-loaded ones to reuse (eval loads the recommender
     first to choose its pairs). `user`: a user id that must be known to the model (checked
     before the slower stages). `int8`: the text decoder's weights in int8 (CPU; reviews
-    about 2.3x faster with SmolLM2, the same quality). `on_stage(name)` is called before
-    each stage, so a CLI can show a status line.
+    about 2x faster with SmolLM2, the same quality); None: where that helps (default_int8).
+    `on_stage(name)` is called before each stage, so a CLI can show a status line.
     """
     check_paths(run, index, data)
     seconds: dict[str, float] = {}

@@ -55,7 +55,7 @@ class BatchOptions:
     ray_address: str | None = None  # None: start a local Ray; "auto" or ray://host:port: a cluster
     k: int = 10  # recommend: items per user
     max_new_tokens: int = 64  # explain: longest generated review
-    int8: bool = False  # explain: the decoder's weights in int8 (int8_weights.py)
+    int8: bool | None = None  # explain: the decoder's weights in int8; None: default_int8
     cold_start: bool = False  # unknown ids get the mean embedding instead of an error
     embedder: str | None = None  # embed: sentence-transformers name or path; None: bundled MiniLM
     embedder_backend: str = "auto"  # embed: torch, torch-bf16, onnx, onnx-int8 or auto
@@ -161,7 +161,7 @@ class BatchWorker:
         # predict and recommend never touch the text decoder: skip loading it (with a
         # SmolLM2 run that is most of an actor's start-up and 0.5 GB of its memory)
         self.rec = ElixirRecommender.from_run(run, device="cpu", ratings_only=task != "explain",
-                                              int8=options.int8 and task == "explain")
+                                              int8=options.int8 if task == "explain" else False)
 
     def __call__(self, partition: pd.DataFrame) -> Iterator[pd.DataFrame]:
         """Answer one partition `batch_size` rows at a time, then write the partition's file.

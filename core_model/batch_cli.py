@@ -55,9 +55,11 @@ def explain(run: Run, pairs: Pairs, out: Out, workers: Workers = 1, ray_address:
             batch_size: BatchSize = 16, partition_rows: PartitionRows = 1_000,
             threads: Threads = 1, cold_start: ColdStart = False,
             max_new_tokens: Annotated[int, typer.Option(min=1, help="Longest review in tokens.")] = 64,
-            int8: Annotated[bool, typer.Option(
-                help="The decoder's weights in int8: with a SmolLM2 run about 2.3x faster at "
-                     "the same quality (docs/core-benchmark.md).")] = False,
+            int8: Annotated[bool | None, typer.Option(
+                "--int8/--no-int8",
+                help="The decoder's weights in int8: with a SmolLM2 run about 2x faster at "
+                     "the same quality (docs/core-benchmark.md). Default: on for SmolLM2 runs "
+                     "on a CPU with bf16 instructions.")] = None,
             ) -> None:
     """The generated personalised review for every (user, item) pair.
 

@@ -228,10 +228,12 @@ def explain_command(
     max_new_tokens: Annotated[int, typer.Option(help="Longest review in tokens.")] = 128,
     min_new_tokens: Annotated[int | None, typer.Option(
         help="Shortest review in tokens (default: the run's median training review length).")] = None,
-    int8: Annotated[bool, typer.Option(
+    int8: Annotated[bool | None, typer.Option(
+        "--int8/--no-int8",
         help="The text decoder's weights in int8 on CPU (activations stay float); ratings "
-             "unchanged. With SmolLM2 reviews come 2.3x faster and read as in fp32 "
-             "(docs/core-benchmark.md).")] = False,
+             "unchanged. With SmolLM2 reviews come about 2x faster and read as in fp32 "
+             "(docs/core-benchmark.md). Default: on for SmolLM2 runs on a CPU with bf16 "
+             "instructions, off otherwise.")] = None,
     bf16: Annotated[bool, typer.Option(
         help="The text decoder in bfloat16; ratings unchanged. With SmolLM2 on a CPU with "
              "bf16 instructions (AVX512-BF16, AMX) reviews come about 1.8x faster; elsewhere "

@@ -80,11 +80,11 @@ def memory_path(memory: str) -> Path | None:
 
 
 def build_from_paths(run: Path, index: Path | None, data: Path, llm: str, *, votes: Path | None = None,
-                     memory: Path | None = None, concurrency: int = 1, int8: bool = False):
+                     memory: Path | None = None, concurrency: int = 1, int8: bool | None = None):
     """Check the paths, load the context once (agent.context.build_context) and build the app.
 
     `memory`: the SQLite conversation file; None keeps conversations in this process only.
-    `int8`: the text decoder's weights in int8 (CPU).
+    `int8`: the text decoder's weights in int8 (CPU); None: where it helps (default_int8).
     """
     check_paths(run, index if index is not None and index.exists() else None, data)
     notices = []
@@ -112,9 +112,10 @@ def ui_command(run: RunOpt, data: DataOpt, index: IndexOpt = None, llm: LlmOpt =
                votes: Annotated[Path | None, typer.Option(
                    help="Directory for blind A/B votes (default: RUN/votes).")] = None,
                memory: MemoryOpt = str(default_memory_path()), concurrency: ConcurrencyOpt = 1,
-               int8: Annotated[bool, typer.Option(
-                   "--int8", help="Generated reviews from int8 decoder weights (CPU): with a "
-                   "SmolLM2 run about 2.3x faster at the same quality.")] = False) -> None:
+               int8: Annotated[bool | None, typer.Option(
+                   "--int8/--no-int8", help="Generated reviews from int8 decoder weights "
+                   "(CPU): with a SmolLM2 run about 2x faster at the same quality. Default: on "
+                   "for SmolLM2 runs on a CPU with bf16 instructions.")] = None) -> None:
     """Serve the chat, the evidence panel and the compare tab in the browser.
 
     Run with: elixir-agent ui --run RUN --index IDX --data DIR

@@ -191,3 +191,36 @@ def test_bf16_on_a_cpu_without_bf16_instructions_warns_that_it_is_slower(lm_run,
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         ElixirRecommender.from_run(lm_run, bf16=True, device="cpu")
+
+
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_a_causal_run_on_cpu_gets_int8_weights_where_they_were_measured_to_help(
+        lm_run, tiny_run, monkeypatch, native_bf16):
+    from elixir_agent.core_model import inference
+    from elixir_agent.core_model.int8_weights import Int8WeightOnlyLinear
+
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: native_bf16)
+
+    def int8_layers(rec):
+        return any(isinstance(m, Int8WeightOnlyLinear) for m in rec.model.backbone.modules())
+
+    default = ElixirRecommender.from_run(lm_run, device="cpu")
+    assert default.int8 is native_bf16 and int8_layers(default) is native_bf16
+    user, item = _pair(default)
+    assert default.explain(user, item, max_new_tokens=6)
+    # Asked for explicitly, either way, or beside bf16: what was asked.
+    assert not ElixirRecommender.from_run(lm_run, device="cpu", int8=False).int8
+    assert ElixirRecommender.from_run(lm_run, device="cpu", int8=True).int8
+    if native_bf16:  # elsewhere bf16 warns that it is slower, which another test checks
+        assert not ElixirRecommender.from_run(lm_run, device="cpu", bf16=True).int8
+    # The random-init T5's time is not in its weights: it stays fp32.
+    assert not ElixirRecommender.from_run(tiny_run.run_dir, device="cpu").int8
+    # Deferred text loading decides the same way, and the CLI's --no-int8 reaches it.
+    deferred = ElixirRecommender.from_run(lm_run, device="cpu", defer_text=True)
+    deferred.explain(user, item, max_new_tokens=4)
+    assert int8_layers(deferred) is native_bf16
+    monkeypatch.setattr(inference, "default_int8",
+                        lambda *_, **__: pytest.fail("--no-int8 did not reach the loader"))
+    result = CliRunner().invoke(app, ["explain", "--run", str(lm_run), "--user", user,
+                                      "--item", item, "--no-int8", "--max-new-tokens", "4"])
+    assert result.exit_code == 0, result.output
