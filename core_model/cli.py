@@ -37,6 +37,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("predict")(predict_command)
     app.command("explain")(explain_command)
+    app.command("add-guidance")(add_guidance_command)
     bench.command("core")(bench_core_command)
     bench.command("rank")(bench_rank_command)
     from elixir_agent.core_model import batch_cli
@@ -270,6 +271,34 @@ def explain_command(
         echo_json({"user": user, "item": item, "review": review})
         return
     typer.echo(review)
+
+
+def add_guidance_command(
+    run: Run, data: Data,
+    strength: Annotated[float, typer.Option(
+        min=0.0, help="The run's default guidance strength (what --preset cpu-lm and gpu "
+                      "use: 16; chosen on RateBeer validation, docs/core-model.md).")] = 16.0,
+    refit: Annotated[bool, typer.Option(
+        help="Count the lexicon again for a run that already has one.")] = False,
+) -> None:
+    """Give a run trained without rating guidance its rating lexicon, so its reviews follow
+    the predicted rating; no training, a minute at most.
+
+    The lexicon is counted from DATA's training split, which must be the data the run was
+    trained on. Only elixir.safetensors, config.json, summary.json and the manifest change.
+
+    Run with: elixir-agent add-guidance --run runs/rb-lm --data data/ratebeer
+    """
+    from elixir_agent.console import status
+    from elixir_agent.core_model.run_guidance import add_rating_guidance
+
+    _check_data_dir(data)
+    with status(f"counting the rating lexicon of {run} from {data}"):
+        strongest = add_rating_guidance(run, data, strength, refit=refit)
+    for side in ("positive", "negative"):
+        typer.echo(f"most {side}: " + ", ".join(word for word, _ in strongest[side]))
+    typer.echo(f"{run}: explain now guides its reviews with strength {strength:g} "
+               "(--rating-guidance S overrides it, 0 turns it off).")
 
 
 def bench_core_command(

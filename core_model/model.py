@@ -401,8 +401,10 @@ class Elixir(nn.Module):
             if decoding.guidance > 0:
                 if self.rating_lexicon is None:
                     raise ValueError("rating guidance needs the run's rating lexicon, and this "
-                                     "run has none (trained with rating_guidance 0): retrain "
-                                     "with --rating-guidance, or decode with guidance 0")
+                                     "run has none (trained with rating_guidance 0): add one "
+                                     "with `elixir-agent add-guidance --run RUN --data DATA` "
+                                     "(or retrain with --rating-guidance), or decode with "
+                                     "guidance 0")
                 guidance.append(self.rating_lexicon.processor(stated, decoding.guidance))
             generate_kwargs.update(generation_kwargs(decoding, seeds, guidance))
         return self.backbone.generate(

@@ -141,11 +141,13 @@ class RatingGuidance:
         return scores + push.masked_fill(implausible | written, 0.0).to(scores.dtype)
 
 
-def lexicon_for_split(frame, tokenizer, max_words: int) -> RatingLexicon:
+def lexicon_for_split(frame, tokenizer, max_words: int,
+                      vocab_size: int | None = None) -> RatingLexicon:
     """The lexicon training builds, from a prepared split's rows (`text`, `rating`,
-    `item_id`): for a run trained before rating guidance, fitted on its own training split."""
+    `item_id`): for a run trained before rating guidance, fitted on its own training split.
+    `vocab_size`: the decoder's (default: the tokenizer's length)."""
     from elixir_agent.core_model.tokenizer import training_target
 
     texts = [training_target(t, max_words) for t in frame["text"]]
-    return RatingLexicon(len(tokenizer)).fill(texts, frame["rating"].tolist(),
-                                              frame["item_id"].tolist(), tokenizer)
+    return RatingLexicon(vocab_size or len(tokenizer)).fill(
+        texts, frame["rating"].tolist(), frame["item_id"].tolist(), tokenizer)

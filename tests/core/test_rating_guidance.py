@@ -118,13 +118,13 @@ def test_explain_command_asked_to_guide_a_run_without_a_lexicon_says_how_to_get_
         "--item", rec.artifacts.items.ids[0], "--max-new-tokens", "4",
         "--rating-guidance", "8"])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "retrain with --rating-guidance" in result.output
+    assert "elixir-agent add-guidance --run RUN --data DATA" in " ".join(result.output.split())
 
 
 def test_guidance_on_a_run_without_a_lexicon_says_how_to_get_one(tiny_run):
     rec = ElixirRecommender.from_run(tiny_run.run_dir)
     pair = (rec.artifacts.users.ids[0], rec.artifacts.items.ids[0])
-    with pytest.raises(ValueError, match="retrain with --rating-guidance"):
+    with pytest.raises(ValueError, match="add-guidance --run RUN --data DATA"):
         rec.explain(*pair, max_new_tokens=4, decoding=Decoding("greedy", guidance=8.0))
     with pytest.raises(ValueError, match="must be >= 0"):
         rec.explain(*pair, max_new_tokens=4, decoding=Decoding("greedy", guidance=-1.0))
