@@ -432,19 +432,20 @@ def _targets(report: dict) -> dict:
 
 
 def _backbone_targets(table: dict | None, retrieval: list[dict]) -> dict:
-    """The issue's review targets, for the SmolLM2 backbone's default decoding: the one
-    chosen on validation at training, which `explain` uses (sampled for reports written
-    before the defaults were recorded)."""
+    """The issue's review targets, for what `explain` writes by default on this machine: the
+    decoding chosen on validation at training (sampled for reports written before the
+    defaults were recorded), from int8 weights where `default_int8` picks them."""
     if table is None or "SmolLM2 + LoRA, sample" not in table["variants"]:
         return {}
-    judged = f"SmolLM2 + LoRA, {table.get('defaults', {}).get('SmolLM2 + LoRA', 'sample')}"
-    if judged not in table["variants"]:
-        judged = "SmolLM2 + LoRA, sample"
+    mode = table.get("defaults", {}).get("SmolLM2 + LoRA", "sample")
+    precision = table.get("cpu_precision", {}).get("SmolLM2 + LoRA", "fp32")
+    judged = next((name for name in (f"SmolLM2 + LoRA {precision}, {mode}",
+                                     f"SmolLM2 + LoRA, {mode}") if name in table["variants"]),
+                  "SmolLM2 + LoRA, sample")
     lm = table["variants"][judged]
     t5 = table["variants"].get("random T5, sample") or table["variants"].get("random T5, greedy")
     latency = table["latency_ms"]["SmolLM2 + LoRA"]
     fp32 = latency["fp32"]
-    precision = table.get("cpu_precision", {}).get("SmolLM2 + LoRA", "fp32")
     out = {
         "lm_variant_judged": judged,
         "lm_unique_at_least_90": lm["unique"] >= 90,

@@ -10,7 +10,7 @@ from elixir_agent.core_model.bench import BenchOptions, run_bench
 from elixir_agent.core_model.bench_text import personalisation, sentiment_agreement
 from elixir_agent.core_model.data.storage import load_prepared
 from elixir_agent.core_model.decoding_selection import best_decoding, distinct2_floor
-from elixir_agent.core_model.inference import ElixirRecommender
+from elixir_agent.core_model.inference import ElixirRecommender, default_int8
 from tests.helpers.tiny_causal import write_tiny_causal_lm
 from tests.helpers.tiny_run import train_tiny
 
@@ -113,8 +113,13 @@ def test_bench_scores_both_backbones_and_both_decodings(tiny_data, tmp_path):
     assert "p50" in table["latency_ms"]["SmolLM2 + LoRA"]["fp32"]
     targets = json.loads((tmp_path / "report" / "report.json").read_text())["targets"]
     assert "lm_unique_at_least_90" in targets
-    # The targets judge the decoding `explain` uses by default, whichever that is.
-    assert targets["lm_variant_judged"] == f"SmolLM2 + LoRA, {default}"
+    # The targets judge what `explain` writes by default on this machine: its decoding,
+    # from int8 weights where it loads them.
+    precision = "int8" if default_int8(ElixirRecommender.from_run(lm_run).model.cfg,
+                                       "cpu") else ""
+    assert targets["lm_variant_judged"] == " ".join(
+        filter(None, ["SmolLM2 + LoRA", precision])) + f", {default}"
+    assert targets["lm_cpu_default_precision"] == (precision or "fp32")
     assert table["defaults"]["SmolLM2 + LoRA"] == default
     assert "## Reviews by backbone and decoding" in report.markdown
     # Agreement is split by side of the scale, with what always-positive text would score.
