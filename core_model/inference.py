@@ -130,8 +130,8 @@ class ElixirRecommender:
         run_dir = Path(run_dir)
         model, tokenizer, model_cfg, _, artifacts = load_model(
             run_dir, quantize=quantize, ratings_only=ratings_only or defer_text, verify=verify)
-        if int8 is None:
-            int8 = default_int8(model_cfg, device, quantize, bf16)
+        if int8 is None:  # a run loaded for ratings alone has no decoder to store in int8
+            int8 = not ratings_only and default_int8(model_cfg, device, quantize, bf16)
         rec = cls(_placed(model, device, quantize, int8, bf16), tokenizer, artifacts, device)
         rec.int8 = int8
         if defer_text and not ratings_only and model_cfg.text:
