@@ -86,7 +86,8 @@ class PairSeededNucleusSampler:
 def generation_kwargs(decoding: Decoding, seeds: Sequence[int] | None,
                       before: Sequence = ()) -> dict:
     """Extra `generate()` arguments for a decoding; sampling needs one seed per row.
-    `before`: logits processors (rating guidance) that must see the scores before sampling."""
+    `before`: logits processors (the repetition penalty, rating guidance) that must see the
+    scores before sampling."""
     decoding.validate()
     processors = list(before)
     if decoding.mode == "sample":
