@@ -86,6 +86,23 @@ def test_the_context_survives_reloading_and_batching(context_run):
     assert torch.equal(again.model.item_context.ids, rec.model.item_context.ids)
 
 
+def test_a_pair_reads_the_same_review_alone_and_beside_longer_contexts(context_run):
+    # Rows of a batch are left-padded to the longest item context. transformers took a row's
+    # padding for a prompt and spared that many of its first review tokens the repetition
+    # penalty, so a review changed with the company it was generated in.
+    rec = ElixirRecommender.from_run(context_run, int8=False)  # fp32: no bf16 rounding
+    users, items = rec.artifacts.users.ids, rec.artifacts.items.ids
+    pairs = [(users[n % len(users)], items[n % len(items)]) for n in range(8)]
+    index_u, index_i, *_ = rec._indices(pairs, False)
+    _, mask = rec.model.item_context.lookup(index_u, index_i)
+    assert len(set(mask.sum(1).tolist())) > 1  # contexts of several lengths: padding
+    for decoding in (Decoding("greedy"), Decoding("sample", top_p=0.95, temperature=1.0)):
+        alone = [rec.explain_batch([p], decoding=decoding, max_new_tokens=24,
+                                   min_new_tokens=24)[0] for p in pairs]
+        assert rec.explain_batch(pairs, decoding=decoding, max_new_tokens=24,
+                                 min_new_tokens=24) == alone
+
+
 def test_a_t5_run_refuses_the_item_context(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="item_context_words needs a causal backbone"):
         train_tiny(tiny_data, tmp_path / "run", item_context_words=6)
