@@ -403,12 +403,13 @@ def review_text(decoded: str, *, at_limit: bool = False) -> str:
 
 def default_int8(cfg, device: str, quantize: str | None = None, bf16: bool = False) -> bool:
     """Whether a run's text decoder gets int8 weights when nobody said: where it was measured
-    to help. With SmolLM2 on a 2-core CPU with native bfloat16, 64 review tokens took 1.8 s
-    instead of 3.9 s, and the reviews scored the same as fp32's (BLEU-4 3.22 and 3.23 on 600
-    RateBeer test pairs, docs/core-benchmark.md). Not for the small random-init T5, whose
-    time goes elsewhere; not on a GPU; not beside bf16 or a bitsandbytes backbone; and not on
-    a CPU without bf16 instructions, where the int8 kernel's bf16 arithmetic is emulated and
-    its speed is unmeasured (`int8=True` still asks for it there).
+    to help. With SmolLM2 on a 2-core CPU with native bfloat16, 64 review tokens took 1.6 s
+    instead of 3.9 s, and the reviews scored as fp32's did (BLEU-4 2.38 and 2.40, ROUGE-L
+    14.55 and 14.61 on 600 RateBeer test pairs, docs/core-benchmark.md). Not for the small
+    random-init T5, whose time goes elsewhere; not on a GPU; not beside bf16 or a
+    bitsandbytes backbone; and not on a CPU without bf16 instructions, where the int8
+    kernel's bf16 arithmetic is emulated and its speed is unmeasured (`int8=True` still asks
+    for it there).
     """
     from elixir_agent.core_model.causal_backbone import is_causal_spec
 
